@@ -24,6 +24,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet torch==2.13.0 || echo "torch not installed: PyTorch cases will have no reference"
 	OMP_PROC_BIND=true OMP_NUM_THREADS=2 NUMBA_NUM_THREADS=2 $(PY) -m benchmarks.run
 
 clean:

@@ -66,6 +66,11 @@ class Conv2d(Op):
         from ..kernels import conv2d_forward
         return conv2d_forward(x, w, b, stride, padding, dilation)
 
+    def kernel_path(self, node, x, w, *b):
+        """Which algorithm ran (shown in traces): direct loops or im2col + GEMM."""
+        from ..kernels import conv2d_path
+        return conv2d_path(x.shape, w.shape, **node.attrs)
+
     def vjp(self, node, g):
         x, w = node.inputs[:2]
         a = node.attrs

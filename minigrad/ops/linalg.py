@@ -39,6 +39,11 @@ class MatMul(Op):
         from .. import kernels
         return kernels.matmul
 
+    def kernel_path(self, node, a, b):
+        """Which kernel variant ran (shown in traces): e.g. "blas"."""
+        from ..kernels import matmul_path
+        return matmul_path(a.shape, b.shape, a.dtype)
+
     def vjp(self, node, g):
         a, b = node.inputs
         return (sum_to(matmul(g, swapaxes(b, -1, -2)), a),

@@ -1,0 +1,1 @@
+"""Speed benchmarks: minigrad against NumPy and PyTorch, measured in the same run."""
