@@ -29,7 +29,7 @@ class OneHot(Op):
     def forward(self, labels, *, num_classes, dtype):
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
             bad = labels[(labels < 0) | (labels >= num_classes)][0]
-            raise ValueError(f"one_hot: label {bad} is outside [0, {num_classes})")
+            raise ValueError(f"label {bad} is outside [0, {num_classes})")
         out = np.zeros(labels.shape + (num_classes,), dtype=dtype)
         np.put_along_axis(out, labels[..., None].astype(np.intp), 1, axis=-1)
         return out
@@ -60,7 +60,7 @@ class CrossEntropy(Op):
         num_classes = logits.shape[1]
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
             bad = labels[(labels < 0) | (labels >= num_classes)][0]
-            raise ValueError(f"cross_entropy: label {bad} is outside [0, {num_classes}) for logits of shape {logits.shape}")
+            raise ValueError(f"label {bad} is outside [0, {num_classes}) for logits of shape {logits.shape}")
         loss, _ = softmax_cross_entropy(logits, labels)
         return np.asarray(loss, dtype=logits.dtype)
 
