@@ -81,24 +81,26 @@ class Pow(_Binary):
         return sum_to(ga, a), (sum_to(gb, b) if gb is not None else None)
 
 
-class Maximum(_Binary):
+class _Extremum(_Binary):
+    """maximum / minimum: the upstream gradient goes to whichever input was picked."""
+
+    def picks_a(self, a, b):
+        return greater_equal(a, b) if self.name == "maximum" else less_equal(a, b)
+
+    def vjp(self, node, g):
+        a, b = node.inputs
+        a_wins = self.picks_a(a, b)
+        return sum_to(where(a_wins, g, 0), a), sum_to(where(a_wins, 0, g), b)
+
+
+class Maximum(_Extremum):
     name, ufunc = "maximum", np.maximum
     rule = "dL/d{out} goes to the larger input ({a} on ties)"
 
-    def vjp(self, node, g):
-        a, b = node.inputs
-        a_wins = greater_equal(a, b)
-        return sum_to(where(a_wins, g, 0), a), sum_to(where(a_wins, 0, g), b)
 
-
-class Minimum(_Binary):
+class Minimum(_Extremum):
     name, ufunc = "minimum", np.minimum
     rule = "dL/d{out} goes to the smaller input ({a} on ties)"
-
-    def vjp(self, node, g):
-        a, b = node.inputs
-        a_wins = less_equal(a, b)
-        return sum_to(where(a_wins, g, 0), a), sum_to(where(a_wins, 0, g), b)
 
 
 class _Compare(_Binary):
