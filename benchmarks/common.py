@@ -11,26 +11,34 @@ import os
 import statistics
 import time
 
+try:
+    # Imported before minigrad's kernels: minigrad.kernels._jit sets OMP_WAIT_POLICY
+    # (passive) for Numba's threads, and PyTorch must not inherit that setting.
+    import torch as _torch
+except ImportError:
+    _torch = None
+
 
 def threads() -> int:
     return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
 
 
-def time_pair(f, g, repeats, warmup=3):
-    """Median seconds of f() and g(), timed alternately after a warm-up."""
+def time_pair(f, g, repeats, warmup=3, block=5):
+    """Median seconds per call of f() and g(), timed in alternating blocks of calls."""
     for _ in range(warmup):
         f()
         g()
-    tf, tg = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        t1 = time.perf_counter()
-        g()
-        t2 = time.perf_counter()
-        tf.append(t1 - t0)
-        tg.append(t2 - t1)
-    return statistics.median(tf), statistics.median(tg)
+    times = {f: [], g: []}
+    done = 0
+    while done < repeats:
+        k = min(block, repeats - done)
+        for fn in (f, g):
+            for _ in range(k):
+                t0 = time.perf_counter()
+                fn()
+                times[fn].append(time.perf_counter() - t0)
+        done += k
+    return statistics.median(times[f]), statistics.median(times[g])
 
 
 def time_one(f, repeats, warmup=3):
@@ -53,9 +61,6 @@ def row(case, t_mg, ref_name, t_ref, **extra):
 
 def load_torch():
     """PyTorch with our thread count, or None: it is an optional reference only."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(threads())
-    return torch
+    if _torch is not None:
+        _torch.set_num_threads(threads())
+    return _torch

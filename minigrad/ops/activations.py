@@ -75,7 +75,8 @@ class ReluGrad(Op):
         return g.shape, g.dtype
 
     def forward(self, g, x):
-        return np.where(x > 0, g, np.zeros((), g.dtype))
+        from ..kernels import relu_backward
+        return relu_backward(g, x)
 
     def vjp(self, node, gg):
         return relu_grad(gg, node.inputs[1]), None

@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from .reduce import sum
 from .registry import Op, register, require_float
 from .shape import reshape
@@ -60,7 +60,9 @@ class Conv2d(Op):
         if (oh is not None and oh < 1) or (ow is not None and ow < 1):
             raise ShapeError(f"the {kh}x{kw} kernel (dilation {dilation}) does not fit the "
                              f"{h}x{wd} image with padding {padding}")
-        return (n, cout, oh, ow), np.result_type(x.dtype, w.dtype)
+        if x.dtype != w.dtype:
+            raise DTypeError(f"input is {x.dtype} but weights are {w.dtype}; cast one so they match")
+        return (n, cout, oh, ow), x.dtype
 
     def forward(self, x, w, b=None, *, stride, padding, dilation):
         from ..kernels import conv2d_forward

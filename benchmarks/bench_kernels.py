@@ -1,0 +1,164 @@
+"""Benchmarks of minigrad's kernels against NumPy and PyTorch.
+
+Run: ``OMP_PROC_BIND=true OMP_NUM_THREADS=2 python -m benchmarks.bench_kernels``
+(``--quick`` for fewer repeats).  :func:`run` returns one dict per case:
+
+    case, minigrad_ms, ref_name ("numpy" / "torch"), ref_ms, ratio (= minigrad/ref
+    time, so < 1 means minigrad is faster), and gflops for matmul cases.
+
+How the numbers are made, and why:
+
+* Every kernel is called a few times before timing, so Numba's compilation (seconds,
+  once per process or once ever with the on-disk cache) is not counted.
+* The minigrad calls and the reference calls are timed in **alternating blocks**
+  (a few calls of one, then a few of the other, repeated), and we report the median
+  call.  On a shared machine a burst of background load then hits both sides alike
+  instead of skewing the ratio; blocks (rather than strict one-one alternation) let
+  each side run with its own thread pool warm, as it would in a real training loop.
+* PyTorch gets the same number of threads as our Numba/BLAS code, and is imported
+  before our kernels so that it sees the user's OpenMP settings, not the
+  ``OMP_WAIT_POLICY`` default that ``minigrad.kernels._jit`` sets for Numba.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+if __package__ in (None, ""):  # allow `python benchmarks/bench_kernels.py`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.common import load_torch as _load_torch  # noqa: E402  (imports torch first)
+from benchmarks.common import row as _row, time_pair as _time_pair  # noqa: E402
+from minigrad import kernels as K  # noqa: E402  (lazy: loads Numba on first use)
+from minigrad.kernels.matmul import matmul_blocked  # noqa: E402
+
+CONV_SHAPES = [  # (Cin, H=W, Cout, kernel): LeNet-ish and small CIFAR-ish layers
+    (1, 28, 6, 5),
+    (6, 12, 16, 5),
+    (3, 32, 32, 3),
+    (32, 15, 64, 3),
+]
+BATCH = 64
+
+
+def bench_matmul(repeats, quick):
+    rows = []
+    rng = np.random.default_rng(0)
+    sizes = [64, 128, 256, 512] if quick else [64, 128, 256, 512, 1024]
+    for n in sizes:
+        a = rng.standard_normal((n, n), dtype=np.float32)
+        b = rng.standard_normal((n, n), dtype=np.float32)
+        reps = max(3, repeats // 4) if n >= 1024 else repeats
+        t_mg, t_np = _time_pair(lambda: K.matmul(a, b), lambda: np.matmul(a, b), reps)
+        rows.append(_row(f"matmul f32 N={n} [{K.matmul_path(a.shape, b.shape, a.dtype)}]",
+                         t_mg, "numpy", t_np, gflops=2 * n**3 / t_mg / 1e9))
+    n = 512
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    t_mg, t_np = _time_pair(lambda: matmul_blocked(a, b), lambda: np.matmul(a, b),
+                            max(3, repeats // 2))
+    rows.append(_row(f"matmul f32 N={n} [blocked numba]", t_mg, "numpy", t_np,
+                     gflops=2 * n**3 / t_mg / 1e9))
+    return rows
+
+
+def _conv_inputs(cin, hw, cout, k, rng):
+    x = rng.standard_normal((BATCH, cin, hw, hw), dtype=np.float32)
+    w = rng.standard_normal((cout, cin, k, k), dtype=np.float32) * 0.1
+    b = rng.standard_normal(cout, dtype=np.float32)
+    return x, w, b
+
+
+def bench_conv(repeats, torch):
+    rows = []
+    rng = np.random.default_rng(1)
+    one, zero = (1, 1), (0, 0)
+    for cin, hw, cout, k in CONV_SHAPES:
+        x, w, b = _conv_inputs(cin, hw, cout, k, rng)
+        y = K.conv2d_forward(x, w, b, one, zero, one)
+        gy = rng.standard_normal(y.shape, dtype=np.float32)
+        path = K.conv2d_path(x.shape, w.shape, one, zero, one)
+
+        def ours():
+            K.conv2d_forward(x, w, b, one, zero, one)
+            K.conv2d_grad_input(gy, w, x.shape, one, zero, one)
+            K.conv2d_grad_weight(gy, x, w.shape, one, zero, one)
+
+        case = f"conv2d fwd+bwd {BATCH}x{cin}x{hw}x{hw}->{cout} {k}x{k} [{path}]"
+        if torch is None:
+            t_mg, _ = _time_pair(ours, lambda: None, repeats)
+            rows.append(dict(case=case, minigrad_ms=t_mg * 1e3, ref_name="torch",
+                             ref_ms=float("nan"), ratio=float("nan"),
+                             note="torch not installed"))
+            continue
+        tx = torch.from_numpy(x).requires_grad_(True)
+        tw = torch.from_numpy(w).requires_grad_(True)
+        tb = torch.from_numpy(b)
+        tgy = torch.from_numpy(gy)
+
+        def theirs():
+            ty = torch.nn.functional.conv2d(tx, tw, tb)
+            torch.autograd.grad(ty, (tx, tw), tgy)
+
+        t_mg, t_ref = _time_pair(ours, theirs, repeats)
+        rows.append(_row(case, t_mg, "torch", t_ref))
+    return rows
+
+
+def bench_pool(repeats, torch):
+    rows = []
+    rng = np.random.default_rng(2)
+    k2 = (2, 2)
+    for cin, hw, cout, k in CONV_SHAPES:
+        oh = hw - k + 1
+        x = rng.standard_normal((BATCH, cout, oh, oh), dtype=np.float32)
+        y = K.max_pool2d_forward(x, k2, k2, (0, 0))
+        gy = rng.standard_normal(y.shape, dtype=np.float32)
+
+        def ours():
+            yy = K.max_pool2d_forward(x, k2, k2, (0, 0))
+            K.max_pool2d_backward(gy, x, yy, k2, k2, (0, 0))
+
+        case = f"max_pool2d 2x2 fwd+bwd {BATCH}x{cout}x{oh}x{oh}"
+        if torch is None:
+            t_mg, _ = _time_pair(ours, lambda: None, repeats)
+            rows.append(dict(case=case, minigrad_ms=t_mg * 1e3, ref_name="torch",
+                             ref_ms=float("nan"), ratio=float("nan"),
+                             note="torch not installed"))
+            continue
+        tx = torch.from_numpy(x).requires_grad_(True)
+        tgy = torch.from_numpy(gy)
+
+        def theirs():
+            ty = torch.nn.functional.max_pool2d(tx, 2, 2)
+            torch.autograd.grad(ty, tx, tgy)
+
+        t_mg, t_ref = _time_pair(ours, theirs, repeats)
+        rows.append(_row(case, t_mg, "torch", t_ref))
+    return rows
+
+
+def run(repeats=30, quick=False):
+    """All kernel benchmarks; returns a list of result dicts (see module docstring)."""
+    if quick:
+        repeats = max(5, repeats // 3)
+    torch = _load_torch()
+    return bench_matmul(repeats, quick) + bench_conv(repeats, torch) + bench_pool(repeats, torch)
+
+
+def format_table(rows):
+    lines = [f"{'case':58s} {'minigrad ms':>11s} {'ref':>6s} {'ref ms':>9s} {'ratio':>6s} {'GFLOP/s':>8s}"]
+    for r in rows:
+        gf = f"{r['gflops']:8.1f}" if "gflops" in r else " " * 8
+        lines.append(f"{r['case']:58s} {r['minigrad_ms']:11.3f} {r['ref_name']:>6s} "
+                     f"{r['ref_ms']:9.3f} {r['ratio']:6.2f} {gf}" + (f"  ({r['note']})" if "note" in r else ""))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(format_table(run(quick="--quick" in sys.argv)))

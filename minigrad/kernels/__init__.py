@@ -1,0 +1,97 @@
+"""Fast loops for minigrad's heavy ops: matmul, conv2d, pooling, softmax, elementwise.
+
+The graph/autodiff core decides *what* to compute; this package decides *how* to
+compute it quickly.  Everything here takes and returns plain NumPy arrays (NCHW
+images, C-contiguous, float32 or float64) and plain ints/tuples, and never imports the
+rest of minigrad, so each kernel can be read, tested and benchmarked on its own.
+Every kernel has a ``*_reference`` twin written in plain NumPy: the tests check the
+fast version against it, and a learner can read the twin first.
+
+**Lazy loading.**  Numba takes about a second to import and compiles each kernel the
+first time it is called.  A program that only adds two tensors should pay for none of
+that, so this ``__init__`` imports nothing heavy: the public names below are resolved
+on first use by the module-level ``__getattr__`` (PEP 562), which imports the
+submodule that defines them.  Only the kernels a graph actually runs get compiled.
+
+**A name clash, handled.**  ``matmul`` and ``softmax`` are both functions *and*
+submodules (``matmul.py``, ``softmax.py``).  When Python imports a submodule it sets
+it as an attribute of its package, which would make ``kernels.matmul`` the module
+instead of the function.  The small ``_KernelsPackage`` class below refuses exactly
+that overwrite, so ``kernels.matmul(a, b)`` always means the function.  (Import the
+submodule itself with ``from minigrad.kernels.matmul import matmul_blocked`` or
+``importlib.import_module("minigrad.kernels.matmul")``.)
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+
+# public name -> submodule that defines it
+_WHERE = {
+    "matmul": "matmul",
+    "matmul_path": "matmul",
+    "matmul_blocked": "matmul",
+    "matmul_reference": "matmul",
+    "conv2d_forward": "conv",
+    "conv2d_grad_input": "conv",
+    "conv2d_grad_weight": "conv",
+    "conv2d_path": "conv",
+    "conv2d_forward_reference": "conv",
+    "conv2d_grad_input_reference": "conv",
+    "conv2d_grad_weight_reference": "conv",
+    "max_pool2d_forward": "pool",
+    "max_pool2d_backward": "pool",
+    "avg_pool2d_forward": "pool",
+    "avg_pool2d_backward": "pool",
+    "max_pool2d_forward_reference": "pool",
+    "max_pool2d_backward_reference": "pool",
+    "avg_pool2d_forward_reference": "pool",
+    "avg_pool2d_backward_reference": "pool",
+    "log_softmax": "softmax",
+    "softmax": "softmax",
+    "softmax_cross_entropy": "softmax",
+    "softmax_cross_entropy_backward": "softmax",
+    "log_softmax_reference": "softmax",
+    "softmax_reference": "softmax",
+    "softmax_cross_entropy_reference": "softmax",
+    "softmax_cross_entropy_backward_reference": "softmax",
+    "relu_backward": "elementwise",
+    "sigmoid": "elementwise",
+    "tanh_backward": "elementwise",
+    "sigmoid_backward": "elementwise",
+    "relu_backward_reference": "elementwise",
+    "sigmoid_reference": "elementwise",
+    "tanh_backward_reference": "elementwise",
+    "sigmoid_backward_reference": "elementwise",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    """Import the submodule defining ``name`` on first access, then cache the function."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f".{_WHERE[name]}", __name__)
+    value = getattr(module, name)
+    globals()[name] = value  # next access is a plain dict lookup
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
+
+
+class _KernelsPackage(types.ModuleType):
+    """This package's module type: keeps a public function from being shadowed by a
+    same-named submodule when the import system binds the submodule to the package."""
+
+    def __setattr__(self, name, value):
+        if name in _WHERE and isinstance(value, types.ModuleType):
+            return  # e.g. importing kernels/matmul.py must not replace kernels.matmul()
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _KernelsPackage

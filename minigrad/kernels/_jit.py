@@ -1,0 +1,61 @@
+"""The one place where minigrad's kernels meet Numba.
+
+Every kernel module decorates its loops with :func:`jit` (and uses :data:`prange`)
+from here instead of calling ``numba.njit`` directly, for two reasons:
+
+* **Caching that cannot break an install.**  ``cache=True`` stores the compiled
+  machine code on disk, so the next Python process skips the (slow, seconds-long)
+  compilation.  But Numba refuses to even *define* a cached function when it finds no
+  writable place for the cache (read-only site-packages, a read-only
+  ``NUMBA_CACHE_DIR``...): it raises ``RuntimeError`` at decoration time.  We catch
+  that and fall back to an uncached function, which is only slower to start.
+* **One switch for everyone.**  ``NUMBA_DISABLE_JIT=1`` is honoured by Numba itself:
+  ``njit`` then returns the plain Python function and ``prange`` behaves like
+  ``range``, so every kernel also runs (slowly) as ordinary, debuggable Python.
+
+* **Two thread pools, politely sharing the cores.**  A training step alternates
+  between Numba's parallel loops (an OpenMP thread pool) and BLAS matrix products
+  (OpenBLAS's own pool).  By default OpenMP threads *spin* for a while after each
+  parallel loop, waiting for more work; on a 2-core machine those spinning threads
+  occupy the very cores OpenBLAS's threads need next, and the operating system sorts
+  it out only at its next scheduler tick (4 ms here).  Measured: a 1 ms conv2d took
+  8-24 ms, sometimes 280 ms.  So, unless the user chose otherwise, we ask OpenMP to
+  put idle threads to sleep (``OMP_WAIT_POLICY=PASSIVE``) before Numba starts its
+  pool -- the price is a few microseconds to wake them at each parallel loop.
+
+This module is imported only by the kernel modules, never by
+``minigrad.kernels.__init__``, so ``import minigrad`` stays free of Numba.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Must happen before Numba loads its OpenMP runtime (at the first parallel call).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numba  # noqa: E402
+from numba import prange  # noqa: E402
+
+__all__ = ["jit", "prange"]
+
+
+def jit(func=None, **options):
+    """``numba.njit(cache=True, **options)`` that degrades to ``cache=False``.
+
+    Usable bare (``@jit``) or with options (``@jit(parallel=True)``).  The fallback
+    happens when Numba cannot find any writable cache location for the source file;
+    the kernel then still compiles on first call, just without reusing the result in
+    later processes.
+    """
+
+    def decorate(f):
+        try:
+            return numba.njit(cache=True, **options)(f)
+        except RuntimeError:
+            # "cannot cache function ...: no locator available": nowhere to write.
+            return numba.njit(cache=False, **options)(f)
+
+    if func is not None:
+        return decorate(func)
+    return decorate

@@ -1,0 +1,449 @@
+"""2-D convolution (really cross-correlation, as in every DL framework) on NCHW images.
+
+Shapes: ``x`` (N, C, H, W), weights ``w`` (Cout, C, KH, KW), optional bias (Cout,),
+output ``y`` (N, Cout, OH, OW) with ``OH = (H + 2*ph - dh*(KH-1) - 1) // sh + 1``.
+``stride``, ``padding`` and ``dilation`` are ``(h, w)`` pairs of ints.
+
+Two ways to compute the same sums, chosen per shape by :func:`conv2d_path`:
+
+``"im2col"`` -- copy every receptive field into a column of a matrix ("image to
+  columns"), then one big matrix product does all the multiply-adds in BLAS, which is
+  far faster per flop than any loop we can write.  The column matrix is laid out
+  ``(C*KH*KW, N*OH*OW)`` -- the *whole batch side by side* -- so each of the three
+  products below is a single large GEMM instead of N small ones (small GEMMs waste
+  most of BLAS's time in setup and leave a core idle)::
+
+      forward      Y^T  (Cout, N*P) = W2 (Cout, K)   @ col (K, N*P)
+      grad_weight  gW   (Cout, K)   = gY^T (Cout, N*P) @ col^T
+      grad_input   dcol (K, N*P)    = W2^T (K, Cout)  @ gY^T (Cout, N*P);  then col2im
+
+  The rearrangements around the GEMMs (im2col, putting Y back in NCHW order with the
+  bias added, gY into (Cout, N*P), col2im) are *single-threaded* Numba loops, on
+  purpose: BLAS already runs its own thread pool, and mixing it with Numba's pool in
+  quick succession made the two fight over the 2 cores (see ``_jit.py``): the
+  parallel version measured *slower and erratic* (1-24 ms for a 1 ms conv).  These
+  loops are memory-bound copies, a small share of the time next to the GEMMs.
+
+``"direct"`` -- plain nested loops over (image, out channel, kernel offset, pixel).
+  With a single input channel the column matrix has only KH*KW rows, the GEMMs are
+  thin and memory-bound, and building the columns costs more than it saves; the
+  direct loops win there (measured, see ``benchmarks/bench_kernels.py``).
+
+Determinism: every parallel loop (``prange``) runs over *independent outputs* (one
+image, or one weight entry), and each output sums its terms in a fixed order, so the
+bits never depend on thread scheduling.  BLAS is deterministic for a fixed thread
+count and shape.
+
+The ``*_reference`` twins are the same maths in a few lines of NumPy: one
+``einsum`` per kernel offset (kh, kw) over a strided view of the padded input.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from ._jit import jit, prange
+
+__all__ = [
+    "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_path",
+    "conv2d_forward_reference", "conv2d_grad_input_reference", "conv2d_grad_weight_reference",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _out_size(size, k, stride, pad, dil):
+    return (size + 2 * pad - dil * (k - 1) - 1) // stride + 1
+
+
+def _geometry(x_shape, w_shape, stride, padding, dilation):
+    """All the integers the loops need, in one tuple (Numba likes flat int args)."""
+    n, c, h, w = x_shape
+    cout, cin, kh, kw = w_shape
+    if c != cin:
+        raise ValueError(f"input has {c} channels, weights expect {cin}")
+    sh, sw = stride
+    ph, pw = padding
+    dh, dw = dilation
+    oh = _out_size(h, kh, sh, ph, dh)
+    ow = _out_size(w, kw, sw, pw, dw)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"kernel {kh}x{kw} (dilation {dilation}) does not fit a {h}x{w} "
+                         f"image with padding {padding}")
+    return n, c, h, w, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow
+
+
+def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)) -> str:
+    """Which implementation the conv2d kernels use for this shape: ``"direct"`` or
+    ``"im2col"`` (the same for forward, grad_input and grad_weight).
+
+    Rule, from measurements on 2 cores: one input channel -> ``"direct"`` (the im2col
+    matrix would have only KH*KW rows, too thin for BLAS to shine); otherwise
+    ``"im2col"``.
+    """
+    return "direct" if w_shape[1] == 1 else "im2col"
+
+
+@jit
+def _valid_range(out_len, in_len, stride, offset):
+    """The output positions j with ``0 <= j*stride + offset < in_len``, as [lo, hi).
+
+    Computing this once per row lets the inner loops run without a bounds test per
+    element (so they vectorise); positions outside it read the zero padding.
+    """
+    lo = 0
+    if offset < 0:
+        lo = (-offset + stride - 1) // stride
+    hi = out_len
+    last = (in_len - 1 - offset) // stride + 1  # floor division: correct for negatives
+    if last < hi:
+        hi = last
+    if hi < lo:
+        hi = lo
+    return lo, hi
+
+
+@jit
+def _nn(i):
+    """Mark an index as non-negative.
+
+    Numba treats a signed index that *might* be negative the Python way (count from
+    the end), and that per-element test stops LLVM from turning the loop into SIMD
+    code.  Our indices are never negative (``_valid_range`` guarantees it), so we say
+    so by converting them to an unsigned integer: no test, and the loops vectorise
+    (measured 4-6x faster on long rows).
+    """
+    return np.uint64(i)
+
+
+# ------------------------------------------------------------- im2col + GEMM path
+
+@jit
+def _im2col_image(x, b, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """Copy the receptive fields of image ``b`` into its block of columns
+    ``b*P .. (b+1)*P`` of ``col``.  Row ``(c*KH + ki)*KW + kj`` of ``col`` holds input
+    channel c shifted by kernel offset (ki, kj), matching ``w.reshape(Cout, -1)``."""
+    cin, h, w = x.shape[1], x.shape[2], x.shape[3]
+    c0 = b * oh * ow
+    for c in range(cin):
+        for ki in range(kh):
+            for kj in range(kw):
+                r = (c * kh + ki) * kw + kj
+                off_w = kj * dw - pw
+                jlo, jhi = _valid_range(ow, w, sw, off_w)
+                for i in range(oh):
+                    hi = i * sh - ph + ki * dh
+                    base = c0 + i * ow
+                    if hi < 0 or hi >= h:  # the whole row reads padding
+                        jlo_i, jhi_i = 0, 0
+                    else:
+                        jlo_i, jhi_i = jlo, jhi
+                    for j in range(jlo_i):
+                        col[r, _nn(base + j)] = 0
+                    for j in range(jlo_i, jhi_i):
+                        col[r, _nn(base + j)] = x[b, c, hi, _nn(j * sw + off_w)]
+                    for j in range(jhi_i, ow):
+                        col[r, _nn(base + j)] = 0
+
+
+@jit
+def _im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """Fill the column matrix ``col`` (C*KH*KW, N*OH*OW) of the whole batch."""
+    n = x.shape[0]
+    for b in range(n):
+        _im2col_image(x, b, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+@jit
+def _col2im_image(dcol, b, gx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """The adjoint of :func:`_im2col_image`: add image ``b``'s columns of ``dcol`` back
+    onto the pixels they were copied from (overlapping fields accumulate)."""
+    cin, h, w = gx.shape[1], gx.shape[2], gx.shape[3]
+    c0 = b * oh * ow
+    gx[b] = 0
+    for c in range(cin):
+        for ki in range(kh):
+            for kj in range(kw):
+                r = (c * kh + ki) * kw + kj
+                off_w = kj * dw - pw
+                jlo, jhi = _valid_range(ow, w, sw, off_w)
+                for i in range(oh):
+                    hi = i * sh - ph + ki * dh
+                    if hi < 0 or hi >= h:
+                        continue
+                    base = c0 + i * ow
+                    for j in range(jlo, jhi):
+                        gx[b, c, hi, _nn(j * sw + off_w)] += dcol[r, _nn(base + j)]
+
+
+@jit
+def _col2im(dcol, n, cin, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """Image gradient (N, C, H, W) from column gradients, image by image."""
+    gx = np.empty((n, cin, h, w), dtype=dcol.dtype)
+    for b in range(n):
+        _col2im_image(dcol, b, gx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    return gx
+
+
+@jit
+def _columns_to_nchw(yt, bias, n, has_bias):
+    """(Cout, N*P) GEMM result -> (N, Cout, P) with the bias added on the way."""
+    cout = yt.shape[0]
+    p = yt.shape[1] // n
+    y = np.empty((n, cout, p), dtype=yt.dtype)
+    for b in range(n):
+        for o in range(cout):
+            add = bias[o] if has_bias else 0
+            for q in range(p):
+                y[b, o, q] = yt[o, _nn(b * p + q)] + add
+    return y
+
+
+@jit
+def _nchw_to_columns(gy, out):
+    """(N, Cout, P) -> ``out`` (Cout, N*P): the gradient laid out like the GEMM output."""
+    n, cout, p = gy.shape
+    for b in range(n):
+        for o in range(cout):
+            for q in range(p):
+                out[o, _nn(b * p + q)] = gy[b, o, q]
+
+
+# --------------------------------------------------------------------- direct path
+
+@jit
+def _direct_forward_image(x, b, w, bias, has_bias, y, sh, sw, ph, pw, dh, dw):
+    """y[b, o] = bias[o] + sum over (c, ki, kj) of w[o, c, ki, kj] * shifted x[b, c].
+
+    The innermost loop runs along an output row with one fixed weight, so it is a
+    vectorisable ``y_row += wv * x_row[strided]``."""
+    cout, cin, kh, kw = w.shape
+    h, wd = x.shape[2], x.shape[3]
+    oh, ow = y.shape[2], y.shape[3]
+    for o in range(cout):
+        y[b, o] = bias[o] if has_bias else 0
+        for c in range(cin):
+            for ki in range(kh):
+                for kj in range(kw):
+                    wv = w[o, c, ki, kj]
+                    off_w = kj * dw - pw
+                    jlo, jhi = _valid_range(ow, wd, sw, off_w)
+                    for i in range(oh):
+                        hi = i * sh - ph + ki * dh
+                        if hi < 0 or hi >= h:
+                            continue
+                        for j in range(jlo, jhi):
+                            y[b, o, i, _nn(j)] += wv * x[b, c, hi, _nn(j * sw + off_w)]
+
+
+@jit(parallel=True)
+def _direct_forward(x, w, bias, has_bias, sh, sw, ph, pw, dh, dw, oh, ow):
+    n = x.shape[0]
+    y = np.empty((n, w.shape[0], oh, ow), dtype=x.dtype)
+    for b in prange(n):
+        _direct_forward_image(x, b, w, bias, has_bias, y, sh, sw, ph, pw, dh, dw)
+    return y
+
+
+@jit
+def _direct_grad_input_image(gy, b, w, gx, sh, sw, ph, pw, dh, dw):
+    """Scatter form of the input gradient: every output gradient gy[b, o, i, j] flows
+    back to each input pixel it was computed from, times the same weight."""
+    cout, cin, kh, kw = w.shape
+    h, wd = gx.shape[2], gx.shape[3]
+    oh, ow = gy.shape[2], gy.shape[3]
+    gx[b] = 0
+    for o in range(cout):
+        for c in range(cin):
+            for ki in range(kh):
+                for kj in range(kw):
+                    wv = w[o, c, ki, kj]
+                    off_w = kj * dw - pw
+                    jlo, jhi = _valid_range(ow, wd, sw, off_w)
+                    for i in range(oh):
+                        hi = i * sh - ph + ki * dh
+                        if hi < 0 or hi >= h:
+                            continue
+                        for j in range(jlo, jhi):
+                            gx[b, c, hi, _nn(j * sw + off_w)] += wv * gy[b, o, i, _nn(j)]
+
+
+@jit(parallel=True)
+def _direct_grad_input(gy, w, h, wd, sh, sw, ph, pw, dh, dw):
+    n = gy.shape[0]
+    gx = np.empty((n, w.shape[1], h, wd), dtype=gy.dtype)
+    for b in prange(n):
+        _direct_grad_input_image(gy, b, w, gx, sh, sw, ph, pw, dh, dw)
+    return gx
+
+
+@jit(fastmath={"reassoc", "contract"})
+def _direct_grad_weight_entry(gy, x, o, c, ki, kj, sh, sw, ph, pw, dh, dw):
+    """One weight gradient: the sum over images and output pixels of gy[n, o, i, j]
+    times the input pixel that weight touched.
+
+    "reassoc" lets LLVM keep several partial sums in a SIMD register instead of one
+    long serial chain; the summation order is fixed by the compiled code, so the
+    result is still the same bits on every run."""
+    n, _, oh, ow = gy.shape
+    h, wd = x.shape[2], x.shape[3]
+    off_w = kj * dw - pw
+    jlo, jhi = _valid_range(ow, wd, sw, off_w)
+    total = 0.0
+    for b in range(n):
+        for i in range(oh):
+            hi = i * sh - ph + ki * dh
+            if hi < 0 or hi >= h:
+                continue
+            for j in range(jlo, jhi):
+                total += gy[b, o, i, _nn(j)] * x[b, c, hi, _nn(j * sw + off_w)]
+    return total
+
+
+@jit(parallel=True)
+def _direct_grad_weight(gy, x, kh, kw, sh, sw, ph, pw, dh, dw):
+    cout, cin = gy.shape[1], x.shape[1]
+    gw = np.empty((cout, cin, kh, kw), dtype=gy.dtype)
+    for e in prange(cout * cin * kh * kw):  # one independent weight entry per task
+        # (prange's index may be unsigned; make it a signed int so that the integer
+        # divisions below stay integers instead of being promoted to float)
+        o, rest = divmod(np.int64(e), cin * kh * kw)
+        c, k = divmod(rest, kh * kw)
+        ki, kj = divmod(k, kw)
+        gw[o, c, ki, kj] = _direct_grad_weight_entry(gy, x, o, c, ki, kj, sh, sw, ph, pw, dh, dw)
+    return gw
+
+
+# ------------------------------------------------------------------ public kernels
+
+_scratch_space = threading.local()
+
+
+def _scratch(name, shape, dtype):
+    """A reusable scratch array of this shape (contents undefined).
+
+    Why: the column matrices are big (12 MB for a 64x32x15x15 batch).  A fresh
+    ``np.empty`` that large is handed out by the OS as untouched pages, and the first
+    write to each 4 KiB page costs a page fault -- measured here, those faults made a
+    conv *3-5x slower* than its arithmetic.  So each thread keeps one buffer per role
+    ("col", "gyt", "out"), grown to the largest size seen, and reuses it.  Outputs
+    returned to the caller are always fresh arrays; only internal temporaries are
+    reused, and one Python thread never has two conv calls in flight at once.
+    """
+    buffers = getattr(_scratch_space, "buffers", None)
+    if buffers is None:
+        buffers = _scratch_space.buffers = {}
+    size = int(np.prod(shape))
+    key = (name, np.dtype(dtype).str)
+    buf = buffers.get(key)
+    if buf is None or buf.size < size:
+        buf = buffers[key] = np.empty(max(size, 1), dtype=dtype)
+    return buf[:size].reshape(shape)
+
+
+def _as(a, dtype):
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def conv2d_forward(x, w, b, stride, padding, dilation):
+    """y = conv2d(x, w) + b, NCHW; ``b`` may be None.  Output dtype = x's dtype."""
+    g = _geometry(x.shape, w.shape, stride, padding, dilation)
+    n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
+    dtype = x.dtype
+    x, w = _as(x, dtype), _as(w, dtype)
+    has_bias = b is not None
+    bias = _as(b, dtype) if has_bias else np.zeros(cout, dtype)
+    if conv2d_path(x.shape, w.shape, stride, padding, dilation) == "direct":
+        return _direct_forward(x, w, bias, has_bias, sh, sw, ph, pw, dh, dw, oh, ow)
+    col = _scratch("col", (c * kh * kw, n * oh * ow), dtype)
+    _im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    yt = np.matmul(w.reshape(cout, -1), col, out=_scratch("out", (cout, n * oh * ow), dtype))
+    return _columns_to_nchw(yt, bias, n, has_bias).reshape(n, cout, oh, ow)
+
+
+def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
+    """dL/dx given dL/dy ``gy``; ``x_shape`` is the forward input's shape."""
+    g = _geometry(tuple(x_shape), w.shape, stride, padding, dilation)
+    n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
+    dtype = gy.dtype
+    gy, w = _as(gy, dtype), _as(w, dtype)
+    if conv2d_path(x_shape, w.shape, stride, padding, dilation) == "direct":
+        return _direct_grad_input(gy, w, h, wd, sh, sw, ph, pw, dh, dw)
+    gyt = _scratch("gyt", (cout, n * oh * ow), dtype)
+    _nchw_to_columns(gy.reshape(n, cout, oh * ow), gyt)
+    dcol = np.matmul(w.reshape(cout, -1).T, gyt, out=_scratch("col", (c * kh * kw, n * oh * ow), dtype))
+    return _col2im(dcol, n, c, h, wd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
+    """dL/dw given dL/dy ``gy`` and the forward input ``x``."""
+    g = _geometry(x.shape, tuple(w_shape), stride, padding, dilation)
+    n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
+    dtype = gy.dtype
+    gy, x = _as(gy, dtype), _as(x, dtype)
+    if conv2d_path(x.shape, w_shape, stride, padding, dilation) == "direct":
+        return _direct_grad_weight(gy, x, kh, kw, sh, sw, ph, pw, dh, dw)
+    col = _scratch("col", (c * kh * kw, n * oh * ow), dtype)
+    _im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    gyt = _scratch("gyt", (cout, n * oh * ow), dtype)
+    _nchw_to_columns(gy.reshape(n, cout, oh * ow), gyt)
+    return (gyt @ col.T).reshape(cout, c, kh, kw)
+
+
+# -------------------------------------------------------------- NumPy reference twins
+
+def _patches(xp, ki, kj, stride, dilation, oh, ow):
+    """View of the padded input seen by kernel offset (ki, kj): shape (N, C, OH, OW)."""
+    (sh, sw), (dh, dw) = stride, dilation
+    return xp[:, :, ki * dh: ki * dh + sh * (oh - 1) + 1: sh,
+              kj * dw: kj * dw + sw * (ow - 1) + 1: sw]
+
+
+def conv2d_forward_reference(x, w, b, stride, padding, dilation):
+    """Plain NumPy: for every kernel offset, multiply the shifted input by that slice of
+    the weights and accumulate: y[n,o] += sum_c w[o,c,ki,kj] * x_pad[n,c,shifted]."""
+    n, c, h, wd = x.shape
+    cout, _, kh, kw = w.shape
+    oh = _out_size(h, kh, stride[0], padding[0], dilation[0])
+    ow = _out_size(wd, kw, stride[1], padding[1], dilation[1])
+    ph, pw = padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    y = np.zeros((n, cout, oh, ow), dtype=x.dtype)
+    for ki in range(kh):
+        for kj in range(kw):
+            y += np.einsum("nchw,oc->nohw", _patches(xp, ki, kj, stride, dilation, oh, ow),
+                           w[:, :, ki, kj])
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y.astype(x.dtype, copy=False)
+
+
+def conv2d_grad_input_reference(gy, w, x_shape, stride, padding, dilation):
+    """Plain NumPy adjoint of the forward: each offset's contribution is added back to
+    the (padded) input positions it read, then the padding is cut off."""
+    n, c, h, wd = x_shape
+    cout, _, kh, kw = w.shape
+    oh, ow = gy.shape[2], gy.shape[3]
+    ph, pw = padding
+    gxp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=gy.dtype)
+    for ki in range(kh):
+        for kj in range(kw):
+            _patches(gxp, ki, kj, stride, dilation, oh, ow)[...] += np.einsum(
+                "nohw,oc->nchw", gy, w[:, :, ki, kj])
+    return gxp[:, :, ph: ph + h, pw: pw + wd].copy()
+
+
+def conv2d_grad_weight_reference(gy, x, w_shape, stride, padding, dilation):
+    """Plain NumPy: gw[o, c, ki, kj] = sum over n, i, j of gy[n,o,i,j] * x_pad[n,c,shifted]."""
+    cout, c, kh, kw = w_shape
+    oh, ow = gy.shape[2], gy.shape[3]
+    ph, pw = padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    gw = np.zeros(tuple(w_shape), dtype=gy.dtype)
+    for ki in range(kh):
+        for kj in range(kw):
+            gw[:, :, ki, kj] = np.einsum("nohw,nchw->oc", gy,
+                                         _patches(xp, ki, kj, stride, dilation, oh, ow))
+    return gw

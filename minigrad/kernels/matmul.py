@@ -1,0 +1,106 @@
+"""Matrix multiplication: the fast path, a readable blocked kernel, and the reference.
+
+Why not write our own fast matmul?  A tuned BLAS (OpenBLAS, shipped inside NumPy)
+uses hand-written assembly micro-kernels, packs panels of A and B into
+cache-friendly buffers, and splits the work over threads.  On this course's reference
+machine it reaches ~200 GFLOP/s in float32 at N=512 on 2 cores; a clean Numba loop
+nest reaches a fraction of that.  So :func:`matmul` simply hands the work to BLAS
+through ``np.matmul`` -- the engineering is in *knowing* that, and in measuring it
+(see ``benchmarks/bench_kernels.py``).
+
+:func:`matmul_blocked` is the kernel to *study*: it shows the two ideas that make a
+matmul fast -- cache blocking and a vectorisable inner loop -- in about 20 lines.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import jit, prange
+
+__all__ = ["matmul", "matmul_path", "matmul_blocked", "matmul_reference"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def matmul_path(a_shape, b_shape, dtype) -> str:
+    """Name of the code path :func:`matmul` takes for these shapes (shown in traces).
+
+    * ``"blas"``  -- float32/float64: NumPy's ``matmul``, which calls BLAS ``gemm``
+      (once per matrix for batched inputs).  We measured it against Numba loops at
+      every size from 2x2 up: even tiny products are no slower through NumPy, because
+      both pay a similar ~1 microsecond call overhead, so there is no small-size path.
+    * ``"numpy"`` -- any other dtype (ints, bools): NumPy's own non-BLAS loops.
+    """
+    return "blas" if np.dtype(dtype) in _FLOATS else "numpy"
+
+
+def matmul(a, b):
+    """``a @ b`` with NumPy semantics: 2-D, or batched ``...ij,...jk`` with broadcast
+    batch dimensions.  Output dtype follows NumPy's type promotion (float32 stays
+    float32)."""
+    return np.matmul(a, b)
+
+
+def matmul_reference(a, b):
+    """The NumPy twin every matmul path is tested against."""
+    return np.matmul(a, b)
+
+
+# Block sizes for matmul_blocked.  A (BM x BK) block of A, a (BK x BN) block of B and
+# a (BM x BN) block of C together take (64*128 + 128*512 + 64*512) * 4 bytes = 416 KiB
+# in float32 -- they stay in the 1-2 MiB L2 cache while they are reused, instead of
+# being fetched from main memory again for every row.  (Chosen by a small sweep at
+# N=512 and 1024; long BN rows keep the SIMD inner loop busy.)
+_BM, _BN, _BK = 64, 512, 128
+
+
+@jit(parallel=True, fastmath={"contract"})
+def _matmul_blocked_into(a, b, c, bm, bn, bk):
+    """``c += a @ b`` for 2-D C-contiguous arrays, cache-blocked.
+
+    Loop structure, outermost first:
+
+    1. row blocks of C (``prange``): independent outputs, so the two cores each take
+       whole blocks and never write the same element -> results are bit-identical
+       whatever the thread count;
+    2. k blocks then column blocks: choose a (bm x bk) tile of A and a (bk x bn) tile
+       of B that fit in cache together;
+    3. inside the tiles, the i-k-j order: ``c[i, j0:j1] += a[i, k] * b[k, j0:j1]``
+       (written as an explicit loop: a slice expression would allocate a temporary).  The
+       innermost loop walks *rows* of B and C contiguously, so LLVM turns it into SIMD
+       fused multiply-adds ("contract" allows a*b+c as one FMA instruction).
+
+    Each c[i, j] accumulates its k terms in increasing k order, always: deterministic.
+    """
+    m, kdim = a.shape
+    n = b.shape[1]
+    for ib in prange((m + bm - 1) // bm):
+        i0 = ib * bm
+        i1 = min(i0 + bm, m)
+        for k0 in range(0, kdim, bk):
+            k1 = min(k0 + bk, kdim)
+            for j0 in range(0, n, bn):
+                j1 = min(j0 + bn, n)
+                for i in range(i0, i1):
+                    c_row = c[i, j0:j1]
+                    for k in range(k0, k1):
+                        aik = a[i, k]
+                        b_row = b[k, j0:j1]
+                        # Index 0..len on *views*: Numba then knows the index is never
+                        # negative and drops its Python-style wrap-around test, which
+                        # would otherwise block SIMD vectorisation of this loop.
+                        for j in range(j1 - j0):
+                            c_row[j] += aik * b_row[j]
+
+
+def matmul_blocked(a, b):
+    """2-D ``a @ b`` with the readable cache-blocked Numba kernel (for study/benchmarks)."""
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"matmul_blocked needs (m, k) @ (k, n), got {a.shape} @ {b.shape}")
+    dtype = np.result_type(a.dtype, b.dtype)
+    a = np.ascontiguousarray(a, dtype=dtype)
+    b = np.ascontiguousarray(b, dtype=dtype)
+    c = np.zeros((a.shape[0], b.shape[1]), dtype=dtype)
+    _matmul_blocked_into(a, b, c, _BM, _BN, _BK)
+    return c
