@@ -90,7 +90,7 @@ def backward(y, xs, grad_output=None) -> Backward:
 
     first_new = len(graph.nodes)
     with graph.gradient_of(y):
-        seed = ops.constant(np.ones((), y.dtype), name="seed") if grad_output is None \
+        seed = ops.constant(np.ones((), y.dtype), name="seed", graph=graph) if grad_output is None \
             else ops.as_tensor(grad_output, graph, y.dtype)
     record = Backward(y, xs, [])
     pending = {y: [seed]} if y in on_path else {}

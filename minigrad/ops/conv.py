@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from .. import kernels
 from ..errors import DTypeError, ShapeError
 from .reduce import sum
 from .registry import Op, register, require_float
@@ -65,13 +66,11 @@ class Conv2d(Op):
         return (n, cout, oh, ow), x.dtype
 
     def forward(self, x, w, b=None, *, stride, padding, dilation):
-        from ..kernels import conv2d_forward
-        return conv2d_forward(x, w, b, stride, padding, dilation)
+        return kernels.conv2d_forward(x, w, b, stride, padding, dilation)
 
     def kernel_path(self, node, x, w, *b):
         """Which algorithm ran (shown in traces): direct loops or im2col + GEMM."""
-        from ..kernels import conv2d_path
-        return conv2d_path(x.shape, w.shape, **node.attrs)
+        return kernels.conv2d_path(x.shape, w.shape, **node.attrs)
 
     def vjp(self, node, g):
         x, w = node.inputs[:2]
@@ -92,8 +91,7 @@ class Conv2dGradInput(Op):
         return x.shape, g.dtype
 
     def forward(self, g, w, x, *, stride, padding, dilation):
-        from ..kernels import conv2d_grad_input
-        return conv2d_grad_input(g, w, x.shape, stride, padding, dilation)
+        return kernels.conv2d_grad_input(g, w, x.shape, stride, padding, dilation)
 
     def vjp(self, node, gg):
         g, w, x = node.inputs
@@ -111,8 +109,7 @@ class Conv2dGradWeight(Op):
         return w.shape, g.dtype
 
     def forward(self, g, x, w, *, stride, padding, dilation):
-        from ..kernels import conv2d_grad_weight
-        return conv2d_grad_weight(g, x, w.shape, stride, padding, dilation)
+        return kernels.conv2d_grad_weight(g, x, w.shape, stride, padding, dilation)
 
     def vjp(self, node, gg):
         g, x, w = node.inputs
@@ -141,8 +138,7 @@ class MaxPool2d(Op):
         return _pool_out(x, kernel, stride, padding), x.dtype
 
     def forward(self, x, *, kernel, stride, padding):
-        from ..kernels import max_pool2d_forward
-        return max_pool2d_forward(x, kernel, stride, padding)
+        return kernels.max_pool2d_forward(x, kernel, stride, padding)
 
     def vjp(self, node, g):
         return (max_pool2d_grad(g, node.inputs[0], node, **node.attrs),)
@@ -157,8 +153,7 @@ class MaxPool2dGrad(Op):
         return x.shape, g.dtype
 
     def forward(self, g, x, y, *, kernel, stride, padding):
-        from ..kernels import max_pool2d_backward
-        return max_pool2d_backward(g, x, y, kernel, stride, padding)
+        return kernels.max_pool2d_backward(g, x, y, kernel, stride, padding)
 
     def vjp(self, node, gg):
         from ..errors import GraphError
@@ -175,8 +170,7 @@ class AvgPool2d(Op):
         return _pool_out(x, kernel, stride, padding), x.dtype
 
     def forward(self, x, *, kernel, stride, padding):
-        from ..kernels import avg_pool2d_forward
-        return avg_pool2d_forward(x, kernel, stride, padding)
+        return kernels.avg_pool2d_forward(x, kernel, stride, padding)
 
     def vjp(self, node, g):
         return (avg_pool2d_grad(g, node.inputs[0], **node.attrs),)
@@ -190,8 +184,7 @@ class AvgPool2dGrad(Op):
         return x.shape, g.dtype
 
     def forward(self, g, x, *, kernel, stride, padding):
-        from ..kernels import avg_pool2d_backward
-        return avg_pool2d_backward(g, x.shape, kernel, stride, padding)
+        return kernels.avg_pool2d_backward(g, x.shape, kernel, stride, padding)
 
     def vjp(self, node, gg):
         return _avg_pool2d(gg, **node.attrs), None

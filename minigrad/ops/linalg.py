@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..errors import ShapeError
 from .registry import Op, broadcast_shapes, register, result_dtype
 from .shape import getitem, sum_to, swapaxes
@@ -32,17 +33,14 @@ class MatMul(Op):
         return batch + (n, m), result_dtype(a, b)
 
     def forward(self, a, b):
-        from ..kernels import matmul
-        return matmul(a, b)
+        return kernels.matmul(a, b)
 
     def prepare(self, node):
-        from .. import kernels
         return kernels.matmul
 
     def kernel_path(self, node, a, b):
         """Which kernel variant ran (shown in traces): e.g. "blas"."""
-        from ..kernels import matmul_path
-        return matmul_path(a.shape, b.shape, a.dtype)
+        return kernels.matmul_path(a.shape, b.shape, a.dtype)
 
     def vjp(self, node, g):
         a, b = node.inputs
