@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(PY) tutorials/01_first_graph.py --out out/01_first_graph
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet torch==2.13.0 || echo "torch not installed: PyTorch cases will have no reference"
