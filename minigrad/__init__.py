@@ -35,4 +35,16 @@ def name_scope(name: str):
     return current_graph(required_for=f"mg.name_scope({name!r})").name_scope(name)
 
 
+_SUBMODULES = {"nn", "optim", "data", "metrics", "io", "callbacks", "kernels", "exercises"}
+
+
+def __getattr__(name):
+    """``mg.nn``, ``mg.optim``, ``mg.data``, ...: imported on first use, so that
+    ``import minigrad`` stays fast for a script that only builds a small graph."""
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
+
+
 __version__ = "0.1.0"
