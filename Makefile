@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 export MPLBACKEND := Agg
+# Pin threads: on these 2-vCPU machines unpinned 2-thread BLAS runs stall at random.
+export OMP_PROC_BIND := true
 
 .PHONY: demo test bench venv clean
 
