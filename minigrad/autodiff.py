@@ -124,6 +124,7 @@ def backward(y, xs, grad_output=None) -> Backward:
     # Drop what the VJPs built but nothing uses (e.g. a gradient for a constant).
     roots = record.grads + list(record.total.values()) + [g for s in record.sent.values() for g in s if g is not None]
     graph.truncate(first_new, set(graph.topo_order(roots)))
+    graph._backward_records.append(record)
     if grad_output is None:
         graph._backward_cache[key] = record
     return record

@@ -128,7 +128,8 @@ class Graph:
         self._scopes: list[str] = []
         self._origins: list[Node] = []
         self._plans: dict = {}
-        self._backward_cache: dict = {}
+        self._backward_cache: dict = {}   # (y, xs) -> Backward, so grad is not built twice
+        self._backward_records: list = []  # every Backward, in the order grad built them
 
     # -- building ---------------------------------------------------------------
     def __enter__(self) -> "Graph":
@@ -148,6 +149,16 @@ class Graph:
             yield "/".join(self._scopes)
         finally:
             self._scopes.pop()
+
+    def fresh_scope_name(self, base: str) -> str:
+        """``base``, or ``base_1``, ``base_2``... if a scope of that name already exists here."""
+        prefix = self.scope + "/" if self.scope else ""
+        taken = {n.name[len(prefix):].split("/", 1)[0] for n in self.nodes
+                 if n.name.startswith(prefix) and "/" in n.name[len(prefix):]}
+        name, k = base, 1
+        while name in taken:
+            name, k = f"{base}_{k}", k + 1
+        return name
 
     @contextlib.contextmanager
     def gradient_of(self, node: Node):
@@ -206,6 +217,11 @@ class Graph:
             if node.name == name:
                 return node
         raise KeyError(f"no node named {name!r} in {self.name}")
+
+    def backward_records(self) -> list:
+        """The ``autodiff.Backward`` record of every ``mg.grad`` call on this graph:
+        which node holds dL/d(node), and what each node sent to its inputs."""
+        return list(self._backward_records)
 
     @property
     def placeholders(self) -> list[Node]:

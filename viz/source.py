@@ -67,14 +67,12 @@ class Gradients:
 
 
 def gradients_of(graph) -> Gradients:
-    """Collect the ``Backward`` records ``mg.grad`` cached on ``graph``.
+    """Collect the ``Backward`` records of every ``mg.grad`` call on ``graph``.
 
-    The core keeps them in ``graph._backward_cache`` (keyed by (y, xs)); there is no
-    public accessor yet, so this is the only place viz looks there. When two grad
-    calls cover the same node, the first one wins.
+    When two grad calls cover the same node, the first one wins.
     """
     found = Gradients()
-    for record in getattr(graph, "_backward_cache", {}).values():
+    for record in graph.backward_records():
         for node, g in record.total.items():
             found.total.setdefault(node, g)
         for node, sent in record.sent.items():

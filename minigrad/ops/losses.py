@@ -14,7 +14,7 @@ from ..errors import DTypeError, ShapeError
 from .activations import log_softmax, softmax, relu
 from .elementwise import abs, exp, greater, log, maximum, mul, neg, sub, where, add, cast
 from .reduce import mean, size_of, sum
-from .registry import Op, register, require_float
+from .registry import Op, composite, register, require_float
 
 
 class OneHot(Op):
@@ -116,25 +116,35 @@ def cross_entropy(logits, labels):
     if labels.dtype.kind == "f":
         if labels.shape[-1:] != logits.shape[-1:]:
             raise ShapeError(f"cross_entropy: probability targets {labels.shape_str()} must match logits {logits.shape_str()}")
-        return neg(mean(sum(mul(labels, log_softmax(logits, axis=-1)), axis=-1)))
+        return _soft_cross_entropy(logits, labels)
     return _cross_entropy(logits, labels)
 
 
+@composite("cross_entropy")
+def _soft_cross_entropy(logits, targets):
+    """-mean over the batch of sum(targets * log_softmax(logits))."""
+    return neg(mean(sum(mul(targets, log_softmax(logits, axis=-1)), axis=-1)))
+
+
+@composite("nll_loss")
 def nll_loss(log_probs, labels):
     """Negative log-likelihood of integer labels given log-probabilities (N, C)."""
     return neg(mean(sum(mul(one_hot(labels, log_probs.shape[-1], log_probs.dtype), log_probs), axis=-1)))
 
 
+@composite("mse_loss")
 def mse_loss(pred, target):
     """mean((pred - target)**2)"""
     diff = sub(pred, target)
     return mean(mul(diff, diff))
 
 
+@composite("l1_loss")
 def l1_loss(pred, target):
     return mean(abs(sub(pred, target)))
 
 
+@composite("binary_cross_entropy")
 def binary_cross_entropy(pred, target, from_logits=False, eps=1e-7):
     """Mean binary cross-entropy.
 
@@ -148,6 +158,7 @@ def binary_cross_entropy(pred, target, from_logits=False, eps=1e-7):
     return neg(mean(add(mul(target, log(p)), mul(sub(1.0, target), log(sub(1.0, p))))))
 
 
+@composite("hinge_loss")
 def hinge_loss(scores, target):
     """mean(max(0, 1 - t * s)) with targets in {-1, +1}."""
     return mean(relu(sub(1.0, mul(target, scores))))

@@ -71,6 +71,21 @@ class Op:
         return f"<Op {self.name}>"
 
 
+def composite(name):
+    """Decorator for a function built from several ops (a loss, say): its nodes are
+    recorded in a name scope of their own, so a drawing can fold them into one box."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def scoped(*args, **kwargs):
+            graph = _graph_of([a for a in args if isinstance(a, Tensor)]) or current_graph()
+            if graph is None:
+                return fn(*args, **kwargs)
+            with graph.name_scope(graph.fresh_scope_name(name)):
+                return fn(*args, **kwargs)
+        return scoped
+    return wrap
+
+
 def register(op_class):
     """Register an Op subclass and return a function that records it.
 
