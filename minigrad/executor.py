@@ -128,7 +128,10 @@ class Plan:
 
     def run(self, feed_values):
         leaves = self.leaf_values(feed_values)
-        self._check_shapes(leaves)
+        signature = tuple(feed_values[n].shape for n in self.placeholders)
+        if signature not in self._checked_shapes:
+            self._check_shapes(leaves)
+            self._checked_shapes.add(signature)
         try:
             return list(self._compiled(*leaves, self._functions))
         except MinigradError:
@@ -144,9 +147,6 @@ class Plan:
         Done once per combination of fed shapes, so a batch-size mismatch between
         two placeholders is reported by the op that combines them, at its line.
         """
-        signature = tuple(np.shape(v) for v in leaves)
-        if signature in self._checked_shapes:
-            return
         concrete = {n: _Concrete(n.name, np.shape(v), n.dtype) for n, v in zip(self.leaves, leaves)}
         for _, node, _, _ in self.steps:
             inputs = [concrete[i] for i in node.inputs]
@@ -159,7 +159,6 @@ class Plan:
             if None in shape:  # the rule could not tell (e.g. a *_like op): trust the run
                 shape = tuple(0 if d is None else d for d in shape)
             concrete[node] = _Concrete(node.name, shape, node.dtype)
-        self._checked_shapes.add(signature)
 
     # -- the interpreting path (trace, checks, stepping) -------------------------
     def interpret(self, feed_values, *, check_numerics=False, trace=None, hook=None):
