@@ -241,6 +241,24 @@ def test_max_pool_2x2_fast_path(shape, dtype):
                                       K.max_pool2d_backward_reference(gy, x, y, k, k, (0, 0)))
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_max_pool_2x2_long_rows_with_ties_and_nans(dtype):
+    """Rows of 35 windows: the SIMD body of the 2x2 kernels runs (short rows only reach
+    the scalar remainder loop), on ties, NaNs and infinities."""
+    rng = np.random.default_rng(11)
+    x = rng.integers(-2, 3, size=(2, 3, 41, 70)).astype(dtype)
+    x.flat[rng.choice(x.size, 40, replace=False)] = np.nan
+    x.flat[rng.choice(x.size, 40, replace=False)] = np.inf
+    x.flat[rng.choice(x.size, 40, replace=False)] = -np.inf
+    k = (2, 2)
+    y = K.max_pool2d_forward(x, k, k, (0, 0))
+    np.testing.assert_array_equal(y, K.max_pool2d_forward_reference(x, k, k, (0, 0)))
+    gy = rand(rng, y.shape, dtype)
+    gx = K.max_pool2d_backward(gy, x, y, k, k, (0, 0))
+    np.testing.assert_array_equal(gx, K.max_pool2d_backward_reference(gy, x, y, k, k, (0, 0)))
+    assert gx.tobytes() == K.max_pool2d_backward(gy, x, y, k, k, (0, 0)).tobytes()
+
+
 def test_max_pool_ties_go_to_first_position():
     x = np.array([[[[1.0, 3.0], [3.0, 3.0]]]])
     for kernel, stride, pad in [((2, 2), (2, 2), (0, 0)), ((2, 2), (1, 1), (1, 1))]:
