@@ -251,6 +251,19 @@ def _cross_entropy(draw, rng):
     return Case([logits, labels], mg.cross_entropy, ref, [0])
 
 
+@spec("cross_entropy_grad")
+def _cross_entropy_grad(draw, rng):
+    from minigrad.ops.losses import cross_entropy_grad
+    n, c = draw(st.integers(1, 5)), draw(st.integers(2, 5))
+    logits, labels, g = array(rng, (n, c)) * 2, rng.integers(0, c, size=n), array(rng, ())
+
+    def ref(g, x, t):
+        p = np.exp(x - x.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        return (p - np.eye(c)[t]) * g / n
+    return Case([g, logits, labels], cross_entropy_grad, ref, [0, 1])
+
+
 @spec("one_hot")
 def _one_hot(draw, rng):
     c = draw(st.integers(1, 5))

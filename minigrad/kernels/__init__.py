@@ -53,6 +53,8 @@ _WHERE = {
     "softmax": "softmax",
     "softmax_cross_entropy": "softmax",
     "softmax_cross_entropy_backward": "softmax",
+    "cross_entropy_grad": "softmax",
+    "cross_entropy_grad_reference": "softmax",
     "log_softmax_reference": "softmax",
     "softmax_reference": "softmax",
     "softmax_cross_entropy_reference": "softmax",
