@@ -118,3 +118,21 @@ def test_diverging_training_stops_with_advice():
     with pytest.raises(mg.NumericsError, match="loss became NaN .* smaller learning rate"):
         with np.errstate(all="ignore"):
             m.fit(np.full((8, 1), 1e3), np.ones((8, 1)), epochs=5, verbose=0)
+
+
+def test_cross_entropy_on_raw_scores_needs_from_logits():
+    import minigrad as mg
+    from minigrad.nn import Dense, Sequential
+    x = np.random.default_rng(0).normal(size=(40, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    model = Sequential([Dense(2)], input_shape=(4,))
+    with pytest.raises(ValueError, match="not a softmax.*from_logits=True"):
+        model.compile("sgd", "sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=1, verbose=0)
+    model = Sequential([Dense(2)], input_shape=(4,))
+    model.compile(mg.optim.SGD(lr=0.5), mg.nn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    history = model.fit(x, y, epochs=20, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert min(history.history["loss"]) > 0
+    assert mg.nn.regularizers.L2(1e-3).l2 == pytest.approx(1e-3)

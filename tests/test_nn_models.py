@@ -126,7 +126,8 @@ def test_binary_crossentropy_from_sigmoid_logits():
     ("categorical_crossentropy", np.eye(2)[[0, 1, 0, 1, 0, 1]]),
 ])
 def test_losses_by_name_train(loss, y):
-    model = Sequential([Dense(8, activation="tanh", input_shape=(3,)), Dense(2)], seed=1)
+    last = Dense(2, activation="softmax") if "crossentropy" in loss else Dense(2)
+    model = Sequential([Dense(8, activation="tanh", input_shape=(3,)), last], seed=1)
     model.compile(mg.optim.SGD(lr=0.05), loss, metrics=["mae"] if loss in ("mse", "mae") else ["accuracy"])
     x = np.random.default_rng(0).standard_normal((6, 3)).astype("float32")
     h = model.fit(x, y, epochs=20, batch_size=6, verbose=0)

@@ -139,16 +139,37 @@ class MeanAbsoluteError(MeanSquaredError):
 
 
 class CategoricalCrossentropy(Loss):
+    """``from_logits=True``: the model's output are raw scores (no softmax layer).
+
+    Left at None, the output must come from a softmax: a plain ``Dense(10)`` under
+    this loss would be read as probabilities and train to nonsense (a negative loss),
+    so that is an error naming both ways out. ``from_logits=False`` says "these are
+    probabilities from elsewhere" and clips them before the log.
+    """
     name = "categorical_crossentropy"
 
-    def _log_probs(self, output):
+    def __init__(self, from_logits=None):
+        self.from_logits = from_logits
+
+    def _logits(self, output):
+        if self.from_logits:
+            return output
         z = logits_before(output, "softmax")
+        if z is None and self.from_logits is None:
+            raise ValueError(
+                f"'{self.name}' expects probabilities, but the model's output ({output.op.name}) is not a "
+                "softmax. Add activation='softmax' to the last layer, or pass "
+                f"loss=mg.nn.losses.{type(self).__name__}(from_logits=True) for raw scores.")
+        return z
+
+    def _log_probs(self, output):
+        z = self._logits(output)
         if z is not None:
             return mg.log_softmax(z, axis=-1)
         return mg.log(mg.maximum(output, _EPS))  # probabilities from elsewhere: clip, then log
 
     def mean(self, output, target):
-        z = logits_before(output, "softmax")
+        z = self._logits(output)
         if z is not None:
             return mg.cross_entropy(z, target)
         return super().mean(output, target)
@@ -175,7 +196,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return output.shape[:1]
 
     def mean(self, output, target):
-        z = logits_before(output, "softmax")
+        z = self._logits(output)
         if z is not None:
             return mg.cross_entropy(z, target)  # the fused, stable primitive
         return mg.nll_loss(self._log_probs(output), target)

@@ -52,3 +52,7 @@ def get(reg):
     if reg is None or isinstance(reg, Regularizer) or callable(reg):
         return reg
     raise TypeError(f"kernel_regularizer must be e.g. regularizers.l2(1e-4), got {reg!r}")
+
+
+# Keras also spells them as classes: regularizers.L2(1e-4) == regularizers.l2(1e-4)
+L1, L2, L1L2 = l1, l2, l1_l2

@@ -109,14 +109,14 @@ relu_grad = register(ReluGrad)
 _log_softmax = register(LogSoftmax)
 
 
-def log_softmax(x, axis=-1):
-    return _log_softmax(x, axis=normalize_axis(axis, len(x.shape))[0])
+def log_softmax(x, axis=-1, name=None):
+    return _log_softmax(x, axis=normalize_axis(axis, len(x.shape))[0], name=name)
 
 
-def softmax(x, axis=-1):
+def softmax(x, axis=-1, name=None):
     """softmax = exp(log_softmax): stable, and its gradient comes for free."""
-    return exp(log_softmax(x, axis=axis))
+    return exp(log_softmax(x, axis=axis), name=name)
 
 
-def leaky_relu(x, negative_slope=0.01):
-    return where(greater(x, 0), x, mul(x, negative_slope))
+def leaky_relu(x, negative_slope=0.01, name=None):
+    return where(greater(x, 0), x, mul(x, negative_slope), name=name)

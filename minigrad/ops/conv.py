@@ -216,14 +216,14 @@ def _conv_attrs(w_shape, stride, padding, dilation):
     return dict(stride=stride, padding=padding, dilation=dilation)
 
 
-def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, name=None):
     """2-D cross-correlation (what deep learning calls convolution), NCHW.
 
     x (N, C_in, H, W), w (C_out, C_in, KH, KW), optional bias b (C_out,).
     """
     attrs = _conv_attrs(w.shape, stride, padding, dilation)
     inputs = (x, w) if b is None else (x, w, b)
-    return _conv2d(*inputs, **attrs)
+    return _conv2d(*inputs, **attrs, name=name)
 
 
 def conv2d_grad_input(g, w, x, stride, padding, dilation):
@@ -243,17 +243,17 @@ def _pool_attrs(kernel_size, stride, padding):
     return dict(kernel=kernel, stride=stride, padding=padding)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
+def max_pool2d(x, kernel_size, stride=None, padding=0, name=None):
     """Max over each window; stride defaults to the window size (as in PyTorch)."""
-    return _max_pool2d(x, **_pool_attrs(kernel_size, stride, padding))
+    return _max_pool2d(x, **_pool_attrs(kernel_size, stride, padding), name=name)
 
 
 def max_pool2d_grad(g, x, y, kernel, stride, padding):
     return _max_pool2d_grad(g, x, y, kernel=kernel, stride=stride, padding=padding)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    return _avg_pool2d(x, **_pool_attrs(kernel_size, stride, padding))
+def avg_pool2d(x, kernel_size, stride=None, padding=0, name=None):
+    return _avg_pool2d(x, **_pool_attrs(kernel_size, stride, padding), name=name)
 
 
 def avg_pool2d_grad(g, x, kernel, stride, padding):

@@ -271,9 +271,9 @@ abs, sign = register(Abs), register(Sign)
 _cast, stop_gradient, zeros_like = register(Cast), register(StopGradient), register(ZerosLike)
 
 
-def cast(x, dtype):
-    return _cast(x, dtype=np.dtype(dtype))
+def cast(x, dtype, name=None):
+    return _cast(x, dtype=np.dtype(dtype), name=name)
 
 
-def square(x):
-    return mul(x, x)
+def square(x, name=None):
+    return mul(x, x, name=name)

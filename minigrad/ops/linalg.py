@@ -51,7 +51,7 @@ class MatMul(Op):
 _matmul = register(MatMul)
 
 
-def matmul(a, b):
+def matmul(a, b, name=None):
     """``a @ b`` with NumPy's rules, 1-D operands included (treated as a row / column)."""
     from .registry import _graph_of, as_tensor
     graph = _graph_of([a, b])
@@ -60,7 +60,7 @@ def matmul(a, b):
         raise ShapeError(f"matmul: operands must have at least 1 dimension, got {a.shape_str()} @ {b.shape_str()}")
     a2 = getitem(a, (None, slice(None))) if len(a.shape) == 1 else a
     b2 = getitem(b, (slice(None), None)) if len(b.shape) == 1 else b
-    out = _matmul(a2, b2)
+    out = _matmul(a2, b2, name=name if len(a.shape) > 1 and len(b.shape) > 1 else None)
     if len(b.shape) == 1:
         out = getitem(out, (Ellipsis, 0))
     if len(a.shape) == 1:

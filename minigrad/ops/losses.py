@@ -129,8 +129,8 @@ _one_hot, _cross_entropy, _bernoulli_mask = register(OneHot), register(CrossEntr
 cross_entropy_grad = register(CrossEntropyGrad)
 
 
-def one_hot(labels, num_classes, dtype="float32"):
-    return _one_hot(labels, num_classes=int(num_classes), dtype=np.dtype(dtype))
+def one_hot(labels, num_classes, dtype="float32", name=None):
+    return _one_hot(labels, num_classes=int(num_classes), dtype=np.dtype(dtype), name=name)
 
 
 def cross_entropy(logits, labels):

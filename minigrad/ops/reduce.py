@@ -84,17 +84,17 @@ class SizeOf(Op):
 _sum, _max, _size_of = register(Sum), register(Max), register(SizeOf)
 
 
-def sum(x, axis=None, keepdims=False):
-    return _sum(x, axis=normalize_axis(axis, len(x.shape)), keepdims=bool(keepdims))
+def sum(x, axis=None, keepdims=False, name=None):
+    return _sum(x, axis=normalize_axis(axis, len(x.shape)), keepdims=bool(keepdims), name=name)
 
 
-def max(x, axis=None, keepdims=False):
-    return _max(x, axis=normalize_axis(axis, len(x.shape)), keepdims=bool(keepdims))
+def max(x, axis=None, keepdims=False, name=None):
+    return _max(x, axis=normalize_axis(axis, len(x.shape)), keepdims=bool(keepdims), name=name)
 
 
-def min(x, axis=None, keepdims=False):
+def min(x, axis=None, keepdims=False, name=None):
     """min(x) = -max(-x): one rule fewer to get right."""
-    return neg(max(neg(x), axis=axis, keepdims=keepdims))
+    return neg(max(neg(x), axis=axis, keepdims=keepdims), name=name)
 
 
 def size_of(x, axis=None):
@@ -106,9 +106,9 @@ def size_of(x, axis=None):
     return _size_of(x, axis=axes)
 
 
-def mean(x, axis=None, keepdims=False):
+def mean(x, axis=None, keepdims=False, name=None):
     """mean = sum / N, so its gradient is the sum's gradient divided by N."""
-    return div(sum(x, axis=axis, keepdims=keepdims), size_of(x, axis))
+    return div(sum(x, axis=axis, keepdims=keepdims), size_of(x, axis), name=name)
 
 
 def var(x, axis=None, keepdims=False):

@@ -296,24 +296,24 @@ def broadcast_like(x, like):
     return x if x.shape == like.shape else BROADCAST_LIKE(x, like)
 
 
-def broadcast_to(x, shape):
-    return _broadcast_to(x, shape=tuple(int(d) for d in shape))
+def broadcast_to(x, shape, name=None):
+    return _broadcast_to(x, shape=tuple(int(d) for d in shape), name=name)
 
 
-def reshape(x, shape):
+def reshape(x, shape, name=None):
     if isinstance(shape, numbers.Integral):
         shape = (shape,)
-    return _reshape(x, shape=tuple(int(d) for d in shape))
+    return _reshape(x, shape=tuple(int(d) for d in shape), name=name)
 
 
 def reshape_like(x, like):
     return _reshape_like(x, like)
 
 
-def transpose(x, axes=None):
+def transpose(x, axes=None, name=None):
     nd = len(x.shape)
     axes = tuple(reversed(range(nd))) if axes is None else tuple(int(a) % nd for a in axes)
-    return _transpose(x, axes=axes)
+    return _transpose(x, axes=axes, name=name)
 
 
 def swapaxes(x, a, b):
@@ -323,10 +323,10 @@ def swapaxes(x, a, b):
     return _transpose(x, axes=tuple(axes))
 
 
-def concatenate(xs, axis=0):
+def concatenate(xs, axis=0, name=None):
     xs = list(xs)
     nd = len(getattr(xs[0], "shape", np.shape(xs[0])))
-    return _concatenate(*xs, axis=normalize_axis(axis, nd)[0])
+    return _concatenate(*xs, axis=normalize_axis(axis, nd)[0], name=name)
 
 
 def stack(xs, axis=0):
@@ -344,8 +344,8 @@ def expand_dims(x, axis):
     return getitem(x, (slice(None),) * axis + (None,))
 
 
-def getitem(x, index):
-    return _getitem(x, index=_normalize_index(index))
+def getitem(x, index, name=None):
+    return _getitem(x, index=_normalize_index(index), name=name)
 
 
 def getitem_grad(g, like, index):
