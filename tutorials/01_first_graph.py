@@ -157,8 +157,8 @@ say("""
     added: it starts from dL/d(sum) = 1, turns into dL/d(relu), then dL/d(add) =
     [1, 1, 1, 0] (relu's mask: the one negative entry of z gets no gradient), and ends
     in dL/dW (a matmul with x transposed) and dL/db (a sum_to over the batch). Every
-    forward node now also shows its "grad", and a dashed purple line points from it
-    to the node that holds its gradient.
+    forward node now also shows its "grad", and the pale lines show where the backward
+    pass reads a forward value (relu_grad needs z, the matmul for dL/dW needs x).
 """)
 
 finish()
