@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import FeedError, GraphError, MinigradError, NumericsError, OpError, ShapeError
+from .memory import keep_freed_memory
 from .tensor import Tensor
 
 
@@ -79,6 +80,7 @@ class Plan:
                 raise TypeError(f"cannot fetch {type(f).__name__}; fetch tensors of the graph")
             if f.graph is not graph:
                 raise GraphError(f"fetch {f.name!r} belongs to graph {f.graph.name!r}, not {graph.name!r}")
+        keep_freed_memory()  # reuse warm pages for the big arrays of every step
         self.graph = graph
         self.fetches = list(fetch_nodes)
         self.order = graph.topo_order(self.fetches)
