@@ -4,6 +4,8 @@ checks (naive loops, central differences), determinism, and the packaging promis
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import itertools
 import os
 import subprocess
@@ -83,10 +85,23 @@ def conv_naive(x, w, b, stride, padding, dilation):
     return y
 
 
+@contextlib.contextmanager
+def conv_path(direct):
+    """Force the direct loops (as for a column matrix too big to hold) or leave the
+    default im2col path, so both implementations meet the same checks."""
+    conv_module = importlib.import_module("minigrad.kernels.conv")
+    saved = conv_module._MAX_COLUMN_BYTES
+    conv_module._MAX_COLUMN_BYTES = -1 if direct else saved
+    try:
+        yield
+    finally:
+        conv_module._MAX_COLUMN_BYTES = saved
+
+
 @st.composite
 def conv_cases(draw):
     n = draw(st.integers(1, 2))
-    cin = draw(st.sampled_from([1, 2, 3]))  # 1 -> "direct", >1 -> "im2col"
+    cin = draw(st.sampled_from([1, 2, 3]))
     cout = draw(st.integers(1, 3))
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
@@ -97,13 +112,19 @@ def conv_cases(draw):
     dtype = draw(st.sampled_from(FLOATS))
     bias = draw(st.booleans())
     seed = draw(st.integers(0, 2**16))
-    return (n, cin, h, w), (cout, cin, kh, kw), stride, padding, dilation, dtype, bias, seed
+    direct = draw(st.booleans())
+    return (n, cin, h, w), (cout, cin, kh, kw), stride, padding, dilation, dtype, bias, seed, direct
 
 
 @SMALL
 @given(conv_cases())
 def test_conv_matches_reference(case):
-    x_shape, w_shape, stride, padding, dilation, dtype, has_bias, seed = case
+    *case, direct = case
+    with conv_path(direct):
+        _check_conv_against_reference(*case)
+
+
+def _check_conv_against_reference(x_shape, w_shape, stride, padding, dilation, dtype, has_bias, seed):
     rng = np.random.default_rng(seed)
     x, w = rand(rng, x_shape, dtype), rand(rng, w_shape, dtype)
     b = rand(rng, (w_shape[0],), dtype) if has_bias else None
@@ -120,9 +141,15 @@ def test_conv_matches_reference(case):
     np.testing.assert_allclose(gw, K.conv2d_grad_weight_reference(gy, x, w.shape, *args), **tol(dtype))
 
 
+@pytest.mark.parametrize("direct", [True, False])
 @pytest.mark.parametrize("cin", [1, 3])
 @pytest.mark.parametrize("args", [((1, 1), (0, 0), (1, 1)), ((2, 1), (1, 2), (1, 2))])
-def test_conv_forward_vs_naive_loops(cin, args):
+def test_conv_forward_vs_naive_loops(cin, args, direct):
+    with conv_path(direct):
+        _check_conv_vs_naive(cin, args)
+
+
+def _check_conv_vs_naive(cin, args):
     rng = np.random.default_rng(3)
     x, w, b = rand(rng, (2, cin, 6, 7), np.float64), rand(rng, (2, cin, 3, 2), np.float64), rand(rng, (2,), np.float64)
     np.testing.assert_allclose(K.conv2d_forward(x, w, b, *args), conv_naive(x, w, b, *args), rtol=1e-12, atol=1e-12)
@@ -130,8 +157,14 @@ def test_conv_forward_vs_naive_loops(cin, args):
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("direct", [True, False])
 @pytest.mark.parametrize("cin", [1, 2])
-def test_conv_grads_by_central_differences(cin):
+def test_conv_grads_by_central_differences(cin, direct):
+    with conv_path(direct):
+        _check_conv_grads_numerically(cin)
+
+
+def _check_conv_grads_numerically(cin):
     """L = sum(conv(x, w) * gy): dL/dx and dL/dw must match finite differences."""
     rng = np.random.default_rng(4)
     args = ((2, 1), (1, 0), (1, 2))
@@ -160,7 +193,9 @@ def test_conv_grads_by_central_differences(cin):
 
 
 def test_conv_path_choice():
-    assert K.conv2d_path((64, 1, 28, 28), (6, 1, 5, 5), (1, 1), (0, 0), (1, 1)) == "direct"
+    assert K.conv2d_path((64, 1, 28, 28), (6, 1, 5, 5), (1, 1), (0, 0), (1, 1)) == "im2col"
+    # a column matrix of 64*9 rows x 4096*62*62 columns would not fit: direct loops
+    assert K.conv2d_path((4096, 64, 64, 64), (64, 64, 3, 3), (1, 1), (0, 0), (1, 1)) == "direct"
     assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), stride=(1, 1), padding=(0, 0),
                          dilation=(1, 1)) == "im2col"
 
