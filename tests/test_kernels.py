@@ -543,3 +543,19 @@ def test_unwritable_cache_dir_env(tmp_path):
         print('ok', K.tanh_backward(g, g).tolist())
     """, NUMBA_CACHE_DIR=str(blocker / "cache"))
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_cross_entropy_grad_from_logits_matches_reference(dtype):
+    rng = np.random.default_rng(11)
+    z = (rng.standard_normal((7, 5)) * 30).astype(dtype)  # large logits: the shift matters
+    labels = rng.integers(0, 5, size=7)
+    got = K.cross_entropy_grad(z, labels, 0.25)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, K.cross_entropy_grad_reference(z, labels, 0.25), **tol(dtype))
+    assert np.array_equal(got, K.cross_entropy_grad(z, labels, 0.25))  # deterministic
+
+
+def test_softmax_cross_entropy_names_the_bad_label():
+    with pytest.raises(ValueError, match=r"label 5 is outside \[0, 3\)"):
+        K.softmax_cross_entropy(np.zeros((2, 3), np.float32), np.array([0, 5]))

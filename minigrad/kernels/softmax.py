@@ -47,6 +47,22 @@ def softmax(x, axis=-1):
 
 
 @jit
+def _exp_shifted_row(row, out):
+    """out = exp(row - max(row)); returns (max, sum of out). The shared first half
+    of softmax: subtracting the max first is what keeps exp from overflowing."""
+    m = row[0]
+    for j in range(1, row.shape[0]):
+        if row[j] > m:
+            m = row[j]
+    total = 0.0
+    for j in range(row.shape[0]):
+        e = np.exp(row[j] - m)
+        out[j] = e
+        total += e
+    return m, total
+
+
+@jit
 def _softmax_xent_rows(z, labels, probs, losses):
     """Per row: probabilities and ``-log p[label]``, in one pass over the logits.
 
@@ -60,42 +76,19 @@ def _softmax_xent_rows(z, labels, probs, losses):
         label = labels[r]
         if label < 0 or label >= k:
             return r
-        row = z[r]
-        m = row[0]
-        for j in range(1, k):
-            if row[j] > m:
-                m = row[j]
-        total = 0.0
-        for j in range(k):
-            e = np.exp(row[j] - m)
-            probs[r, j] = e
-            total += e
-        inv = 1.0 / total
-        for j in range(k):
-            probs[r, j] *= inv
+        m, total = _exp_shifted_row(z[r], probs[r])
+        probs[r] *= 1.0 / total
         # -log p[label] = log(total) - (z[label] - m): no log of a tiny probability
-        losses[r] = np.log(total) - (row[label] - m)
+        losses[r] = np.log(total) - (z[r, label] - m)
     return -1
 
 
 @jit
 def _xent_grad_rows(z, labels, scale, out):
     """``(softmax(z) - onehot(labels)) * scale`` per row, straight from the logits."""
-    n, k = z.shape
-    for r in range(n):
-        row = z[r]
-        m = row[0]
-        for j in range(1, k):
-            if row[j] > m:
-                m = row[j]
-        total = 0.0
-        for j in range(k):
-            e = np.exp(row[j] - m)
-            out[r, j] = e
-            total += e
-        factor = scale / total
-        for j in range(k):
-            out[r, j] *= factor
+    for r in range(z.shape[0]):
+        _, total = _exp_shifted_row(z[r], out[r])
+        out[r] *= scale / total
         out[r, labels[r]] -= scale
 
 
