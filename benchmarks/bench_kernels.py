@@ -35,7 +35,7 @@ if __package__ in (None, ""):  # allow `python benchmarks/bench_kernels.py`
 from benchmarks.common import load_torch as _load_torch  # noqa: E402  (imports torch first)
 from benchmarks.common import row as _row, time_pair as _time_pair  # noqa: E402
 from minigrad import kernels as K  # noqa: E402  (lazy: loads Numba on first use)
-from minigrad.kernels.matmul import matmul_blocked  # noqa: E402
+from minigrad.kernels.gemm import matmul_blocked  # noqa: E402
 
 CONV_SHAPES = [  # (Cin, H=W, Cout, kernel): LeNet-ish and small CIFAR-ish layers
     (1, 28, 6, 5),

@@ -13,27 +13,21 @@ that, so this ``__init__`` imports nothing heavy: the public names below are res
 on first use by the module-level ``__getattr__`` (PEP 562), which imports the
 submodule that defines them.  Only the kernels a graph actually runs get compiled.
 
-**A name clash, handled.**  ``matmul`` and ``softmax`` are both functions *and*
-submodules (``matmul.py``, ``softmax.py``).  When Python imports a submodule it sets
-it as an attribute of its package, which would make ``kernels.matmul`` the module
-instead of the function.  The small ``_KernelsPackage`` class below refuses exactly
-that overwrite, so ``kernels.matmul(a, b)`` always means the function.  (Import the
-submodule itself with ``from minigrad.kernels.matmul import matmul_blocked`` or
-``importlib.import_module("minigrad.kernels.matmul")``.)
+The submodules are ``gemm`` (matrix products), ``conv``, ``pool``, ``softmax_loss``
+and ``elementwise``; their names differ from the functions' names, so
+``kernels.matmul`` is always the function.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 
 # public name -> submodule that defines it
 _WHERE = {
-    "matmul": "matmul",
-    "matmul_path": "matmul",
-    "matmul_blocked": "matmul",
-    "matmul_reference": "matmul",
+    "matmul": "gemm",
+    "matmul_path": "gemm",
+    "matmul_blocked": "gemm",
+    "matmul_reference": "gemm",
     "conv2d_forward": "conv",
     "conv2d_grad_input": "conv",
     "conv2d_grad_weight": "conv",
@@ -49,16 +43,16 @@ _WHERE = {
     "max_pool2d_backward_reference": "pool",
     "avg_pool2d_forward_reference": "pool",
     "avg_pool2d_backward_reference": "pool",
-    "log_softmax": "softmax",
-    "softmax": "softmax",
-    "softmax_cross_entropy": "softmax",
-    "softmax_cross_entropy_backward": "softmax",
-    "cross_entropy_grad": "softmax",
-    "cross_entropy_grad_reference": "softmax",
-    "log_softmax_reference": "softmax",
-    "softmax_reference": "softmax",
-    "softmax_cross_entropy_reference": "softmax",
-    "softmax_cross_entropy_backward_reference": "softmax",
+    "log_softmax": "softmax_loss",
+    "softmax": "softmax_loss",
+    "softmax_cross_entropy": "softmax_loss",
+    "softmax_cross_entropy_backward": "softmax_loss",
+    "cross_entropy_grad": "softmax_loss",
+    "cross_entropy_grad_reference": "softmax_loss",
+    "log_softmax_reference": "softmax_loss",
+    "softmax_reference": "softmax_loss",
+    "softmax_cross_entropy_reference": "softmax_loss",
+    "softmax_cross_entropy_backward_reference": "softmax_loss",
     "relu_backward": "elementwise",
     "sigmoid": "elementwise",
     "tanh_backward": "elementwise",
@@ -84,16 +78,3 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_WHERE))
-
-
-class _KernelsPackage(types.ModuleType):
-    """This package's module type: keeps a public function from being shadowed by a
-    same-named submodule when the import system binds the submodule to the package."""
-
-    def __setattr__(self, name, value):
-        if name in _WHERE and isinstance(value, types.ModuleType):
-            return  # e.g. importing kernels/matmul.py must not replace kernels.matmul()
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _KernelsPackage
