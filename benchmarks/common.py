@@ -18,6 +18,14 @@ try:
 except ImportError:
     _torch = None
 
+# With OMP_PROC_BIND=true, PyTorch's OpenMP start-up pins the *main* thread to CPU 0,
+# and every thread started later (Numba's pool, first used after this) inherits that
+# one-CPU mask: minigrad's parallel kernels then ran on a single core (measured: the
+# blocked matmul at 40 instead of 85 GFLOP/s). PyTorch's own threads are already
+# placed; give the rest of the process both cores back.
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, range(os.cpu_count() or 1))
+
 
 def threads() -> int:
     return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
