@@ -36,8 +36,10 @@ class Tensor(Node):
     def __pos__(self): return self
     def __abs__(self): return _ops().abs(self)
 
-    # Comparisons record ops too (they give boolean tensors), so a Tensor cannot be
-    # used as a dict key by value; identity hashing is kept for graph bookkeeping.
+    # <, <=, >, >= record ops (they give boolean tensors). == and != are NOT
+    # overloaded: they keep Python's identity meaning, because the graph machinery
+    # (sets of nodes, dicts keyed by node, `node in list`) relies on it. For an
+    # elementwise comparison inside the graph use mg.equal(a, b) / mg.not_equal(a, b).
     def __lt__(self, other): return _ops().less(self, other)
     def __le__(self, other): return _ops().less_equal(self, other)
     def __gt__(self, other): return _ops().greater(self, other)
