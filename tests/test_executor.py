@@ -104,6 +104,7 @@ def test_trace_gives_every_value_and_time(mlp):
     assert [e.node.id for e in trace if e.node.inputs] == sorted(e.node.id for e in trace if e.node.inputs)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_check_numerics_names_the_first_bad_node_and_its_forward_node():
     g = mg.Graph()
     with g:
