@@ -23,9 +23,7 @@ How the numbers are made, and why:
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -33,7 +31,7 @@ if __package__ in (None, ""):  # allow `python benchmarks/bench_kernels.py`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import load_torch as _load_torch  # noqa: E402  (imports torch first)
-from benchmarks.common import row as _row, time_pair as _time_pair  # noqa: E402
+from benchmarks.common import row as _row, time_one, time_pair as _time_pair  # noqa: E402
 from minigrad import kernels as K  # noqa: E402  (lazy: loads Numba on first use)
 from minigrad.kernels.gemm import matmul_blocked  # noqa: E402
 
@@ -93,25 +91,27 @@ def bench_conv(repeats, torch):
             K.conv2d_grad_input(gy, w, x.shape, one, zero, one)
             K.conv2d_grad_weight(gy, x, w.shape, one, zero, one)
 
+        def torch_version():
+            tx = torch.from_numpy(x).requires_grad_(True)
+            tw = torch.from_numpy(w).requires_grad_(True)
+            tb, tgy = torch.from_numpy(b), torch.from_numpy(gy)
+
+            def theirs():
+                ty = torch.nn.functional.conv2d(tx, tw, tb)
+                torch.autograd.grad(ty, (tx, tw), tgy)
+            return theirs
+
         case = f"conv2d fwd+bwd {BATCH}x{cin}x{hw}x{hw}->{cout} {k}x{k} [{path}]"
-        if torch is None:
-            t_mg, _ = _time_pair(ours, lambda: None, repeats)
-            rows.append(dict(case=case, minigrad_ms=t_mg * 1e3, ref_name="torch",
-                             ref_ms=float("nan"), ratio=float("nan"),
-                             note="torch not installed"))
-            continue
-        tx = torch.from_numpy(x).requires_grad_(True)
-        tw = torch.from_numpy(w).requires_grad_(True)
-        tb = torch.from_numpy(b)
-        tgy = torch.from_numpy(gy)
-
-        def theirs():
-            ty = torch.nn.functional.conv2d(tx, tw, tb)
-            torch.autograd.grad(ty, (tx, tw), tgy)
-
-        t_mg, t_ref = _time_pair(ours, theirs, repeats)
-        rows.append(_row(case, t_mg, "torch", t_ref))
+        rows.append(_versus_torch(case, ours, torch, torch_version, repeats))
     return rows
+
+
+def _versus_torch(case, ours, torch, torch_version, repeats):
+    """One row: ours against PyTorch's version, or ours alone when torch is missing."""
+    if torch is None:
+        return _row(case, time_one(ours, repeats), "torch", None, note="torch not installed")
+    t_mg, t_ref = _time_pair(ours, torch_version(), repeats)
+    return _row(case, t_mg, "torch", t_ref)
 
 
 def bench_pool(repeats, torch):
@@ -128,22 +128,16 @@ def bench_pool(repeats, torch):
             yy = K.max_pool2d_forward(x, k2, k2, (0, 0))
             K.max_pool2d_backward(gy, x, yy, k2, k2, (0, 0))
 
+        def torch_version():
+            tx, tgy = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(gy)
+
+            def theirs():
+                ty = torch.nn.functional.max_pool2d(tx, 2, 2)
+                torch.autograd.grad(ty, tx, tgy)
+            return theirs
+
         case = f"max_pool2d 2x2 fwd+bwd {BATCH}x{cout}x{oh}x{oh}"
-        if torch is None:
-            t_mg, _ = _time_pair(ours, lambda: None, repeats)
-            rows.append(dict(case=case, minigrad_ms=t_mg * 1e3, ref_name="torch",
-                             ref_ms=float("nan"), ratio=float("nan"),
-                             note="torch not installed"))
-            continue
-        tx = torch.from_numpy(x).requires_grad_(True)
-        tgy = torch.from_numpy(gy)
-
-        def theirs():
-            ty = torch.nn.functional.max_pool2d(tx, 2, 2)
-            torch.autograd.grad(ty, tx, tgy)
-
-        t_mg, t_ref = _time_pair(ours, theirs, repeats)
-        rows.append(_row(case, t_mg, "torch", t_ref))
+        rows.append(_versus_torch(case, ours, torch, torch_version, repeats))
     return rows
 
 
@@ -155,14 +149,6 @@ def run(repeats=30, quick=False):
     return bench_matmul(repeats, quick) + bench_conv(repeats, torch) + bench_pool(repeats, torch)
 
 
-def format_table(rows):
-    lines = [f"{'case':58s} {'minigrad ms':>11s} {'ref':>6s} {'ref ms':>9s} {'ratio':>6s} {'GFLOP/s':>8s}"]
-    for r in rows:
-        gf = f"{r['gflops']:8.1f}" if "gflops" in r else " " * 8
-        lines.append(f"{r['case']:58s} {r['minigrad_ms']:11.3f} {r['ref_name']:>6s} "
-                     f"{r['ref_ms']:9.3f} {r['ratio']:6.2f} {gf}" + (f"  ({r['note']})" if "note" in r else ""))
-    return "\n".join(lines)
-
-
 if __name__ == "__main__":
-    print(format_table(run(quick="--quick" in sys.argv)))
+    from benchmarks.run import print_table
+    print_table(run(quick="--quick" in sys.argv))

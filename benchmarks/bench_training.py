@@ -221,5 +221,5 @@ def run(repeats=30, quick=False):
 
 
 if __name__ == "__main__":
-    for r in run(quick="--quick" in sys.argv):
-        print(r)
+    from benchmarks.run import print_table
+    print_table(run(quick="--quick" in sys.argv))

@@ -87,8 +87,9 @@ class Plan:
         self.slot = {node: i for i, node in enumerate(self.order)}
         self.leaves = [n for n in self.order if not n.inputs and n.op.name in ("placeholder", "parameter", "constant")]
         self.placeholders = [n for n in self.leaves if n.op.name == "placeholder"]
+        leaves = set(self.leaves)
         self.steps = [(self.slot[n], n, n.op.prepare(n), tuple(self.slot[i] for i in n.inputs))
-                      for n in self.order if n not in self.leaves]
+                      for n in self.order if n not in leaves]
         self.source = self._generate_source()
         namespace = {}
         exec(compile(self.source, f"<plan of {graph.name}>", "exec"), namespace)
@@ -130,10 +131,7 @@ class Plan:
 
     def run(self, feed_values):
         leaves = self.leaf_values(feed_values)
-        signature = tuple(feed_values[n].shape for n in self.placeholders)
-        if signature not in self._checked_shapes:
-            self._check_shapes(leaves)
-            self._checked_shapes.add(signature)
+        self._check_shapes(feed_values, leaves)
         try:
             return list(self._compiled(*leaves, self._functions))
         except MinigradError:
@@ -143,12 +141,16 @@ class Plan:
             self.interpret(feed_values)
             raise
 
-    def _check_shapes(self, leaves):
+    def _check_shapes(self, feed_values, leaves):
         """Re-run every shape rule with this run's concrete placeholder shapes.
 
-        Done once per combination of fed shapes, so a batch-size mismatch between
-        two placeholders is reported by the op that combines them, at its line.
+        Done once per combination of fed shapes (both the compiled and the
+        interpreting path call it), so a batch-size mismatch between two placeholders
+        is reported by the op that combines them, at its line.
         """
+        signature = tuple(feed_values[n].shape for n in self.placeholders)
+        if signature in self._checked_shapes:
+            return
         concrete = {n: _Concrete(n.name, np.shape(v), n.dtype) for n, v in zip(self.leaves, leaves)}
         for _, node, _, _ in self.steps:
             inputs = [concrete[i] for i in node.inputs]
@@ -161,12 +163,15 @@ class Plan:
             if None in shape:  # the rule could not tell (e.g. a *_like op): trust the run
                 shape = tuple(0 if d is None else d for d in shape)
             concrete[node] = _Concrete(node.name, shape, node.dtype)
+        self._checked_shapes.add(signature)
 
     # -- the interpreting path (trace, checks, stepping) -------------------------
     def interpret(self, feed_values, *, check_numerics=False, trace=None, hook=None):
         """Run node by node; optionally record a trace, check for NaN/Inf, call a hook."""
         env = [None] * len(self.order)
-        for node, value in zip(self.leaves, self.leaf_values(feed_values)):
+        leaves = self.leaf_values(feed_values)
+        self._check_shapes(feed_values, leaves)
+        for node, value in zip(self.leaves, leaves):
             env[self.slot[node]] = value
             if trace is not None:
                 trace.append(TraceEntry(node, value, 0.0))

@@ -178,3 +178,10 @@ def test_build_time_shape_error_names_op_shapes_and_user_line():
     assert "test_executor.py:" in message and "minigrad/ops" not in message
     with g, pytest.raises(mg.ShapeError, match=r"add: shapes \(\?, 3\) and \(4, 2\) cannot be broadcast"):
         a + W
+
+
+def test_batch_mismatch_is_reported_the_same_way_when_tracing(mlp):
+    g, x, t, W, b, logits, loss, dW, db = mlp
+    X, T = _data()
+    with pytest.raises(mg.ShapeError, match=r"cross_entropy.*batch sizes differ"):
+        g.run(loss, {x: X, t: T[:3]}, trace=True)

@@ -46,7 +46,6 @@ _WHERE = {
     "log_softmax": "softmax_loss",
     "softmax": "softmax_loss",
     "softmax_cross_entropy": "softmax_loss",
-    "softmax_cross_entropy_backward": "softmax_loss",
     "cross_entropy_grad": "softmax_loss",
     "cross_entropy_grad_reference": "softmax_loss",
     "log_softmax_reference": "softmax_loss",

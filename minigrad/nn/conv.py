@@ -15,8 +15,8 @@ import math
 
 import minigrad as mg
 
-from . import activations, initializers, regularizers
-from .layer import Layer, known_dims
+from .kernel_layer import KernelLayer
+from .layer import known_dims
 
 
 def pair(v, what):
@@ -44,11 +44,12 @@ def same_padding(size, kernel, stride, dilation, layer):
     return total // 2
 
 
-class Conv2D(Layer):
+class Conv2D(KernelLayer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
                  dilation_rate=1, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, name=None, input_shape=None):
-        super().__init__(name, input_shape)
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                         name, input_shape)
         if not isinstance(filters, int) or filters < 1:
             raise ValueError(f"Conv2D: filters must be a positive int, got {filters!r}")
         if not (isinstance(padding, int) or padding in ("valid", "same")):
@@ -58,12 +59,6 @@ class Conv2D(Layer):
         self.strides = pair(strides, "strides")
         self.dilation_rate = pair(dilation_rate, "dilation_rate")
         self.padding = padding
-        self.activation = activations.get(activation)
-        self.activation_name = activations.name_of(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
 
     def build(self, input_shape, ctx):
         if len(input_shape) != 3:
@@ -76,10 +71,7 @@ class Conv2D(Layer):
                               zip((h, w), self.kernel_size, self.strides, self.dilation_rate))
         else:
             self._pad = 0 if self.padding == "valid" else self.padding
-        self.kernel = self.add_weight("kernel", self.kernel_initializer((self.filters, c_in, kh, kw), ctx.rng),
-                                      regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight("bias", self.bias_initializer((self.filters,), ctx.rng)) \
-            if self.use_bias else None
+        self.add_kernel_and_bias((self.filters, c_in, kh, kw), (self.filters,), ctx)
 
     def forward(self, x, ctx):
         z = mg.conv2d(x, self.kernel, self.bias, stride=self.strides, padding=self._pad,
