@@ -10,11 +10,10 @@ How the numbers are made, and why:
 
 * Every kernel is called a few times before timing, so Numba's compilation (seconds,
   once per process or once ever with the on-disk cache) is not counted.
-* The minigrad calls and the reference calls are timed in **alternating blocks**
-  (a few calls of one, then a few of the other, repeated), and we report the median
-  call.  On a shared machine a burst of background load then hits both sides alike
-  instead of skewing the ratio; blocks (rather than strict one-one alternation) let
-  each side run with its own thread pool warm, as it would in a real training loop.
+* The minigrad calls and the reference calls are timed in **alternating phases**
+  (``common.time_pair``): a run of calls of one side, a pause, a run of the other,
+  repeated, and we report the median call.  A burst of background load then hits both
+  sides; the pause lets the other side's thread pool stop spinning first.
 * PyTorch gets the same number of threads as our Numba/BLAS code, and is imported
   before our kernels so that it sees the user's OpenMP settings, not the
   ``OMP_WAIT_POLICY`` default that ``minigrad.kernels._jit`` sets for Numba.
@@ -58,12 +57,8 @@ def bench_matmul(repeats, quick):
     n = 512
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
-    # Timed in two long phases, not alternating calls: the Numba kernel and OpenBLAS
-    # each keep their own thread pool, and right after a BLAS call OpenBLAS's threads
-    # still spin on both cores, which halved the Numba kernel's speed when the calls
-    # alternated. Each side is measured in its own steady state, in the same run.
     reps = max(3, repeats // 2)
-    t_mg, t_np = _time_pair(lambda: matmul_blocked(a, b), lambda: np.matmul(a, b), reps, block=reps)
+    t_mg, t_np = _time_pair(lambda: matmul_blocked(a, b), lambda: np.matmul(a, b), reps)
     rows.append(_row(f"matmul f32 N={n} [blocked numba]", t_mg, "numpy", t_np,
                      gflops=2 * n**3 / t_mg / 1e9))
     return rows

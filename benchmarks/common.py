@@ -11,6 +11,12 @@ import os
 import statistics
 import time
 
+# NumPy before PyTorch: OpenBLAS (NumPy's BLAS) sizes its thread pool from the
+# process's CPU mask *when it loads*. PyTorch's OpenMP start-up with OMP_PROC_BIND=true
+# pins the process to CPU 0, and an OpenBLAS loaded after that ran every matrix
+# product on 1 thread (measured: a 1024^3 product at 122 instead of 227 GFLOP/s).
+import numpy  # noqa: F401
+
 try:
     # Imported before minigrad's kernels: minigrad.kernels._jit sets OMP_WAIT_POLICY
     # (passive) for Numba's threads, and PyTorch must not inherit that setting.
@@ -31,21 +37,33 @@ def threads() -> int:
     return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
 
 
-def time_pair(f, g, repeats, warmup=3, block=5):
-    """Median seconds per call of f() and g(), timed in alternating blocks of calls."""
+def time_pair(f, g, repeats, warmup=3, phases=3, settle=0.2):
+    """Median seconds per call of f() and g(), timed in alternating *phases*.
+
+    Each side runs ``repeats / phases`` calls in a row, then the other side does, and
+    so on: a burst of background load then hits both sides alike. Before each phase we
+    pause for ``settle`` seconds and make two untimed calls. Why: both sides keep a
+    thread pool (OpenBLAS, Numba's and PyTorch's OpenMP), and a pool keeps spinning on
+    the cores for a while after its last call. Timed right after the other side, a
+    kernel shared the 2 cores with those spinners: alternating every 5 calls made
+    PyTorch's 32x15x15 conv 2.5x slower (8.5 instead of 3.4 ms) and minigrad's
+    blocked matmul 2x slower. A user runs one framework at a time, so each side is
+    timed in its own steady state.
+    """
     for _ in range(warmup):
         f()
         g()
     times = {f: [], g: []}
-    done = 0
-    while done < repeats:
-        k = min(block, repeats - done)
+    per_phase = max(1, -(-repeats // phases))
+    while len(times[f]) < repeats:
         for fn in (f, g):
-            for _ in range(k):
+            time.sleep(settle)
+            fn()
+            fn()
+            for _ in range(per_phase):
                 t0 = time.perf_counter()
                 fn()
                 times[fn].append(time.perf_counter() - t0)
-        done += k
     return statistics.median(times[f]), statistics.median(times[g])
 
 

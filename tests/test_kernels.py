@@ -85,17 +85,28 @@ def conv_naive(x, w, b, stride, padding, dilation):
     return y
 
 
+PATHS = ["auto", "direct", "im2col", "winograd"]
+
+
 @contextlib.contextmanager
-def conv_path(direct):
-    """Force the direct loops (as for a column matrix too big to hold) or leave the
-    default im2col path, so both implementations meet the same checks."""
+def conv_path(path):
+    """Force one implementation ("direct", "im2col", "winograd"; Winograd only where it
+    applies: 3x3, stride 1, no dilation) or keep the automatic choice ("auto"), so
+    every implementation meets the same checks."""
     conv_module = importlib.import_module("minigrad.kernels.conv")
-    saved = conv_module._MAX_COLUMN_BYTES
-    conv_module._MAX_COLUMN_BYTES = -1 if direct else saved
+    from minigrad.kernels.winograd import winograd_applies
+    chosen = conv_module.conv2d_path
+
+    def forced(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+        if path == "auto" or (path == "winograd" and not winograd_applies(w_shape, stride, dilation)):
+            return chosen(x_shape, w_shape, stride, padding, dilation)
+        return path
+
+    conv_module.conv2d_path = forced
     try:
         yield
     finally:
-        conv_module._MAX_COLUMN_BYTES = saved
+        conv_module.conv2d_path = chosen
 
 
 @st.composite
@@ -112,15 +123,58 @@ def conv_cases(draw):
     dtype = draw(st.sampled_from(FLOATS))
     bias = draw(st.booleans())
     seed = draw(st.integers(0, 2**16))
-    direct = draw(st.booleans())
-    return (n, cin, h, w), (cout, cin, kh, kw), stride, padding, dilation, dtype, bias, seed, direct
+    path = draw(st.sampled_from(PATHS))
+    return (n, cin, h, w), (cout, cin, kh, kw), stride, padding, dilation, dtype, bias, seed, path
+
+
+@st.composite
+def winograd_cases(draw):
+    """3x3, stride 1: odd and even output sizes (the last tile sticks out), padding
+    0-2, channels on both sides of the automatic threshold."""
+    n = draw(st.integers(1, 3))
+    cin = draw(st.sampled_from([1, 3, 8, 9]))
+    cout = draw(st.integers(1, 5))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    h = draw(st.integers(max(1, 3 - 2 * padding[0]), 11))
+    w = draw(st.integers(max(1, 3 - 2 * padding[1]), 11))
+    dtype = draw(st.sampled_from(FLOATS))
+    return ((n, cin, h, w), (cout, cin, 3, 3), (1, 1), padding, (1, 1), dtype,
+            draw(st.booleans()), draw(st.integers(0, 2**16)))
+
+
+@SMALL
+@given(winograd_cases())
+def test_winograd_matches_reference(case):
+    with conv_path("winograd"):
+        _check_conv_against_reference(*case)
+
+
+def test_winograd_is_chosen_for_3x3_with_enough_channels():
+    one, zero = (1, 1), (0, 0)
+    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, zero, one) == "winograd"
+    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, (1, 1), one) == "winograd"
+    assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), one, zero, one) == "im2col"  # few channels
+    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), (2, 2), zero, one) == "im2col"  # strided
+    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, zero, (2, 2)) == "im2col"  # dilated
+    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 5, 5), one, zero, one) == "im2col"  # 5x5
+
+
+def test_winograd_transform_matrices_give_f2x3():
+    """The 1-D identity the whole method rests on: A^T [(G g) * (B^T d)] equals the two
+    outputs of the 3-tap correlation of d with g."""
+    from minigrad.kernels.winograd import A_T, B_T, G
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        d, g = rng.standard_normal(4), rng.standard_normal(3)
+        direct = np.array([d[0:3] @ g, d[1:4] @ g])
+        np.testing.assert_allclose(A_T @ ((G @ g) * (B_T @ d)), direct, rtol=1e-12, atol=1e-12)
 
 
 @SMALL
 @given(conv_cases())
 def test_conv_matches_reference(case):
-    *case, direct = case
-    with conv_path(direct):
+    *case, path = case
+    with conv_path(path):
         _check_conv_against_reference(*case)
 
 
@@ -141,34 +195,37 @@ def _check_conv_against_reference(x_shape, w_shape, stride, padding, dilation, d
     np.testing.assert_allclose(gw, K.conv2d_grad_weight_reference(gy, x, w.shape, *args), **tol(dtype))
 
 
-@pytest.mark.parametrize("direct", [True, False])
+@pytest.mark.parametrize("path", PATHS[1:])
 @pytest.mark.parametrize("cin", [1, 3])
-@pytest.mark.parametrize("args", [((1, 1), (0, 0), (1, 1)), ((2, 1), (1, 2), (1, 2))])
-def test_conv_forward_vs_naive_loops(cin, args, direct):
-    with conv_path(direct):
+@pytest.mark.parametrize("args", [((1, 1), (0, 0), (1, 1)), ((2, 1), (1, 2), (1, 2)),
+                                  ((1, 1), (1, 2), (1, 1))])
+def test_conv_forward_vs_naive_loops(cin, args, path):
+    with conv_path(path):
         _check_conv_vs_naive(cin, args)
 
 
 def _check_conv_vs_naive(cin, args):
     rng = np.random.default_rng(3)
-    x, w, b = rand(rng, (2, cin, 6, 7), np.float64), rand(rng, (2, cin, 3, 2), np.float64), rand(rng, (2,), np.float64)
+    x, w, b = rand(rng, (2, cin, 6, 7), np.float64), rand(rng, (2, cin, 3, 3), np.float64), rand(rng, (2,), np.float64)
     np.testing.assert_allclose(K.conv2d_forward(x, w, b, *args), conv_naive(x, w, b, *args), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(K.conv2d_forward_reference(x, w, b, *args), conv_naive(x, w, b, *args),
                                rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("direct", [True, False])
+@pytest.mark.parametrize("path", PATHS[1:])
 @pytest.mark.parametrize("cin", [1, 2])
-def test_conv_grads_by_central_differences(cin, direct):
-    with conv_path(direct):
-        _check_conv_grads_numerically(cin)
+def test_conv_grads_by_central_differences(cin, path):
+    with conv_path(path):
+        if path == "winograd":  # the only case Winograd computes: 3x3, stride 1
+            _check_conv_grads_numerically(cin, ((1, 1), (1, 0), (1, 1)), (2, cin, 3, 3))
+        else:
+            _check_conv_grads_numerically(cin, ((2, 1), (1, 0), (1, 2)), (2, cin, 2, 2))
 
 
-def _check_conv_grads_numerically(cin):
+def _check_conv_grads_numerically(cin, args, w_shape):
     """L = sum(conv(x, w) * gy): dL/dx and dL/dw must match finite differences."""
     rng = np.random.default_rng(4)
-    args = ((2, 1), (1, 0), (1, 2))
-    x, w = rand(rng, (2, cin, 5, 6), np.float64), rand(rng, (2, cin, 2, 2), np.float64)
+    x, w = rand(rng, (2, cin, 5, 6), np.float64), rand(rng, w_shape, np.float64)
     gy = rand(rng, K.conv2d_forward(x, w, None, *args).shape, np.float64)
 
     def loss(x_, w_):
@@ -417,9 +474,15 @@ def test_kernels_are_bitwise_deterministic():
     rng = np.random.default_rng(10)
     x = rand(rng, (8, 3, 12, 12), np.float32)
     x1 = rand(rng, (8, 1, 12, 12), np.float32)
+    x8 = rand(rng, (8, 8, 11, 11), np.float32)  # 8 channels, 3x3: the Winograd path
     w, w1 = rand(rng, (4, 3, 3, 3), np.float32), rand(rng, (4, 1, 3, 3), np.float32)
+    w8 = rand(rng, (5, 8, 3, 3), np.float32)
     args = ((1, 1), (1, 1), (1, 1))
+    assert K.conv2d_path(x8.shape, w8.shape, *args) == "winograd"
     calls = [
+        lambda: K.conv2d_forward(x8, w8, None, *args),
+        lambda: K.conv2d_grad_input(K.conv2d_forward(x8, w8, None, *args), w8, x8.shape, *args),
+        lambda: K.conv2d_grad_weight(K.conv2d_forward(x8, w8, None, *args), x8, w8.shape, *args),
         lambda: K.conv2d_forward(x, w, None, *args),
         lambda: K.conv2d_grad_input(K.conv2d_forward(x, w, None, *args), w, x.shape, *args),
         lambda: K.conv2d_grad_weight(K.conv2d_forward(x, w, None, *args), x, w.shape, *args),
@@ -483,6 +546,13 @@ DISABLE_JIT_SCRIPT = """
         close(y, K.conv2d_forward_reference(x, w, bias, *args))
         close(K.conv2d_grad_input(y, w, x.shape, *args), K.conv2d_grad_input_reference(y, w, x.shape, *args))
         close(K.conv2d_grad_weight(y, x, w.shape, *args), K.conv2d_grad_weight_reference(y, x, w.shape, *args))
+    x, w = rng.standard_normal((2, 8, 5, 6)), rng.standard_normal((3, 8, 3, 3))  # Winograd
+    one, pad = (1, 1), (1, 0)
+    assert K.conv2d_path(x.shape, w.shape, one, pad, one) == "winograd"
+    y = K.conv2d_forward(x, w, bias, one, pad, one)
+    close(y, K.conv2d_forward_reference(x, w, bias, one, pad, one))
+    close(K.conv2d_grad_input(y, w, x.shape, one, pad, one), K.conv2d_grad_input_reference(y, w, x.shape, one, pad, one))
+    close(K.conv2d_grad_weight(y, x, w.shape, one, pad, one), K.conv2d_grad_weight_reference(y, x, w.shape, one, pad, one))
     x = rng.standard_normal((1, 2, 5, 4))
     for k, s, p in [((2, 2), (2, 2), (0, 0)), ((3, 2), (1, 2), (1, 1))]:
         y = K.max_pool2d_forward(x, k, s, p)

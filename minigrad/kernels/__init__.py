@@ -13,7 +13,8 @@ that, so this ``__init__`` imports nothing heavy: the public names below are res
 on first use by the module-level ``__getattr__`` (PEP 562), which imports the
 submodule that defines them.  Only the kernels a graph actually runs get compiled.
 
-The submodules are ``gemm`` (matrix products), ``conv``, ``pool``, ``softmax_loss``
+The submodules are ``gemm`` (matrix products), ``conv`` (with ``winograd`` for 3x3
+kernels), ``pool``, ``softmax_loss``
 and ``elementwise``; their names differ from the functions' names, so
 ``kernels.matmul`` is always the function.
 """
@@ -35,6 +36,9 @@ _WHERE = {
     "conv2d_forward_reference": "conv",
     "conv2d_grad_input_reference": "conv",
     "conv2d_grad_weight_reference": "conv",
+    "winograd_forward": "winograd",
+    "winograd_grad_input": "winograd",
+    "winograd_grad_weight": "winograd",
     "max_pool2d_forward": "pool",
     "max_pool2d_backward": "pool",
     "avg_pool2d_forward": "pool",
