@@ -14,9 +14,8 @@ How the numbers are made, and why:
   (``common.time_pair``): a run of calls of one side, a pause, a run of the other,
   repeated, and we report the median call.  A burst of background load then hits both
   sides; the pause lets the other side's thread pool stop spinning first.
-* PyTorch gets the same number of threads as our Numba/BLAS code, and is imported
-  before our kernels so that it sees the user's OpenMP settings, not the
-  ``OMP_WAIT_POLICY`` default that ``minigrad.kernels._jit`` sets for Numba.
+* PyTorch gets the same number of threads as our Numba/BLAS code, and runs in a
+  process of its own, fed the same arrays (``reference.py`` says why).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ import numpy as np
 if __package__ in (None, ""):  # allow `python benchmarks/bench_kernels.py`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import load_torch as _load_torch  # noqa: E402  (imports torch first)
+from benchmarks.common import load_torch as _load_torch  # noqa: E402
 from benchmarks.common import row as _row, time_one, time_pair as _time_pair  # noqa: E402
 from minigrad import kernels as K  # noqa: E402  (lazy: loads Numba on first use)
 from minigrad.kernels.gemm import matmul_blocked  # noqa: E402
@@ -71,7 +70,7 @@ def _conv_inputs(cin, hw, cout, k, rng):
     return x, w, b
 
 
-def bench_conv(repeats, torch):
+def bench_conv(repeats, ref):
     rows = []
     rng = np.random.default_rng(1)
     one, zero = (1, 1), (0, 0)
@@ -87,29 +86,22 @@ def bench_conv(repeats, torch):
             K.conv2d_grad_weight(gy, x, w.shape, one, zero, one)
 
         def torch_version():
-            tx = torch.from_numpy(x).requires_grad_(True)
-            tw = torch.from_numpy(w).requires_grad_(True)
-            tb, tgy = torch.from_numpy(b), torch.from_numpy(gy)
-
-            def theirs():
-                ty = torch.nn.functional.conv2d(tx, tw, tb)
-                torch.autograd.grad(ty, (tx, tw), tgy)
-            return theirs
+            return ref.load("case_conv", x, w, b, gy)
 
         case = f"conv2d fwd+bwd {BATCH}x{cin}x{hw}x{hw}->{cout} {k}x{k} [{path}]"
-        rows.append(_versus_torch(case, ours, torch, torch_version, repeats))
+        rows.append(_versus_torch(case, ours, ref, torch_version, repeats))
     return rows
 
 
-def _versus_torch(case, ours, torch, torch_version, repeats):
+def _versus_torch(case, ours, ref, torch_version, repeats):
     """One row: ours against PyTorch's version, or ours alone when torch is missing."""
-    if torch is None:
+    if ref is None:
         return _row(case, time_one(ours, repeats), "torch", None, note="torch not installed")
     t_mg, t_ref = _time_pair(ours, torch_version(), repeats)
     return _row(case, t_mg, "torch", t_ref)
 
 
-def bench_pool(repeats, torch):
+def bench_pool(repeats, ref):
     rows = []
     rng = np.random.default_rng(2)
     k2 = (2, 2)
@@ -124,15 +116,10 @@ def bench_pool(repeats, torch):
             K.max_pool2d_backward(gy, x, yy, k2, k2, (0, 0))
 
         def torch_version():
-            tx, tgy = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(gy)
-
-            def theirs():
-                ty = torch.nn.functional.max_pool2d(tx, 2, 2)
-                torch.autograd.grad(ty, tx, tgy)
-            return theirs
+            return ref.load("case_max_pool", x, gy)
 
         case = f"max_pool2d 2x2 fwd+bwd {BATCH}x{cout}x{oh}x{oh}"
-        rows.append(_versus_torch(case, ours, torch, torch_version, repeats))
+        rows.append(_versus_torch(case, ours, ref, torch_version, repeats))
     return rows
 
 
@@ -140,8 +127,8 @@ def run(repeats=30, quick=False):
     """All kernel benchmarks; returns a list of result dicts (see module docstring)."""
     if quick:
         repeats = max(5, repeats // 3)
-    torch = _load_torch()
-    return bench_matmul(repeats, quick) + bench_conv(repeats, torch) + bench_pool(repeats, torch)
+    ref = _load_torch()
+    return bench_matmul(repeats, quick) + bench_conv(repeats, ref) + bench_pool(repeats, ref)
 
 
 if __name__ == "__main__":

@@ -81,40 +81,6 @@ def minigrad_step(spec, rng, X, T, lr=0.01, momentum=0.9):
     return step
 
 
-def torch_step(torch, spec, X, T):
-    nn = torch.nn
-    layers = []
-    if spec["kind"] == "mlp":
-        s = spec["sizes"]
-        for i in range(len(s) - 1):
-            layers.append(nn.Linear(s[i], s[i + 1]))
-            if i < len(s) - 2:
-                layers.append(nn.ReLU())
-    else:
-        c, side = spec["input"][0], spec["input"][1]
-        for filters in spec["convs"]:
-            layers += [nn.Conv2d(c, filters, 3), nn.ReLU(), nn.MaxPool2d(2)]
-            c, side = filters, (side - 2) // 2
-        layers.append(nn.Flatten())
-        n = c * side * side
-        for i, units in enumerate(spec["dense"]):
-            layers.append(nn.Linear(n, units))
-            if i < len(spec["dense"]) - 1:
-                layers.append(nn.ReLU())
-            n = units
-    model = nn.Sequential(*layers)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    xt, tt = torch.from_numpy(X), torch.from_numpy(T)
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(xt), tt)
-        loss.backward()
-        opt.step()
-    return step
-
-
 MODELS = [
     dict(name="train MLP 64-32-10", kind="mlp", input=(64,), sizes=[64, 32, 10]),
     dict(name="train MLP 784-128-64-10", kind="mlp", input=(784,), sizes=[784, 128, 64, 10]),
@@ -124,7 +90,7 @@ MODELS = [
 
 
 def bench_training(repeats, quick):
-    torch = load_torch()
+    ref = load_torch()
     rows = []
     for spec in MODELS:
         rng = np.random.default_rng(0)
@@ -132,17 +98,17 @@ def bench_training(repeats, quick):
         T = rng.integers(0, 10, size=BATCH)
         ours = minigrad_step(spec, rng, X, T)
         reps = max(5, repeats // 4) if "CIFAR" in spec["name"] else repeats
-        if torch is None:
+        if ref is None:
             rows.append(row(spec["name"], time_one(ours, reps), "torch", None, note="torch not installed"))
             continue
-        t_mg, t_ref = time_pair(ours, torch_step(torch, spec, X, T), reps)
+        t_mg, t_ref = time_pair(ours, ref.load("case_train_step", spec, X, T), reps)
         rows.append(row(spec["name"], t_mg, "torch", t_ref))
     return rows
 
 
 def bench_overhead(repeats, quick):
     """Per-node cost of the executor: a 100-op chain of 1-element ops, forward+backward."""
-    torch = load_torch()
+    ref = load_torch()
     g = mg.Graph("chain")
     with g:
         x = mg.placeholder("x", (1,), "float32")
@@ -159,19 +125,10 @@ def bench_overhead(repeats, quick):
         g.run(fetches, {x: X})
 
     rows = []
-    if torch is None:
+    if ref is None:
         t = time_one(ours, repeats * 5)
         return [row("executor: per node, fwd+bwd (us)", t / n_nodes * 1e3, "torch", None, nodes=n_nodes)]
-    xt = torch.ones(1, requires_grad=True)
-
-    def theirs():
-        y = xt
-        for _ in range(50):
-            y = torch.tanh(y * 1.01)
-        y.sum().backward()
-        xt.grad = None
-
-    t_mg, t_ref = time_pair(ours, theirs, repeats * 5)
+    t_mg, t_ref = time_pair(ours, ref.load("case_chain", 50), repeats * 5)
     # per forward op: 100 ops in each chain (mul, tanh) x 50
     rows.append(row("executor: 100-op chain fwd+bwd, per forward op (us)", t_mg / 100 * 1e3, "torch",
                     t_ref / 100 * 1e3, nodes_run=n_nodes, per_node_us=t_mg / n_nodes * 1e6))

@@ -33,11 +33,19 @@ def machine() -> dict:
         info["numba"] = numba.__version__
     except ImportError:
         pass
-    try:
-        import torch
-        info["torch"] = torch.__version__
-    except ImportError:
+    try:  # (read from the package metadata: torch is never imported in this process)
+        from importlib.metadata import version
+        info["torch"] = version("torch") + " (in its own process)"
+    except Exception:
         info["torch"] = "not installed (PyTorch cases have no reference)"
+    try:
+        import threadpoolctl
+        info["blas"] = [f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')} kernels, "
+                        f"{p.get('num_threads')} threads" for p in threadpoolctl.threadpool_info()
+                        if p.get("user_api") == "blas"]
+    except ImportError:
+        pass
+    info["OPENBLAS_CORETYPE"] = os.environ.get("OPENBLAS_CORETYPE")
     return info
 
 

@@ -1,0 +1,178 @@
+"""PyTorch, the reference, timed in a process of its own.
+
+Why not just ``import torch`` next to minigrad?  Measured on a 2-core machine, sharing
+one process skewed the ratios in both directions:
+
+* PyTorch's OpenMP start-up with ``OMP_PROC_BIND=true`` pins the process to CPU 0.
+  Threads started afterwards inherit that mask, and OpenBLAS (NumPy's BLAS), loaded
+  after it, sized its pool for one CPU: every NumPy matrix product ran on 1 thread.
+* PyTorch ships its own ``libgomp.so.1``; Numba's OpenMP layer then reuses it, with
+  PyTorch's settings (threads that spin after each parallel loop) instead of the ones
+  minigrad asks for, and a Numba loop next to a BLAS call stalled for 4-8 ms.
+
+A learner runs one framework per process, so that is what we time: this module starts
+a worker process that imports PyTorch, builds the same computation from the same
+arrays (sent over a pipe), and times its own calls when asked.  The parent alternates
+phases between its own calls and the worker's (see ``common.time_pair``).
+
+The worker's cases are the ``case_*`` functions below: each takes the torch module
+and the inputs, and returns the function to time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing as mp
+import time
+
+# ----------------------------------------------------------------- the worker's cases
+
+
+def case_conv(torch, x, w, b, gy):
+    """conv2d forward and both gradients, as in ``bench_kernels``."""
+    tx = torch.from_numpy(x).requires_grad_(True)
+    tw = torch.from_numpy(w).requires_grad_(True)
+    tb, tgy = torch.from_numpy(b), torch.from_numpy(gy)
+
+    def run():
+        y = torch.nn.functional.conv2d(tx, tw, tb)
+        torch.autograd.grad(y, (tx, tw), tgy)
+    return run
+
+
+def case_max_pool(torch, x, gy):
+    """2x2 max-pool forward and backward."""
+    tx, tgy = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(gy)
+
+    def run():
+        y = torch.nn.functional.max_pool2d(tx, 2, 2)
+        torch.autograd.grad(y, tx, tgy)
+    return run
+
+
+def case_train_step(torch, spec, X, T):
+    """One SGD-momentum step of the model ``spec`` (see ``bench_training.MODELS``)."""
+    nn = torch.nn
+    layers = []
+    if spec["kind"] == "mlp":
+        s = spec["sizes"]
+        for i in range(len(s) - 1):
+            layers.append(nn.Linear(s[i], s[i + 1]))
+            if i < len(s) - 2:
+                layers.append(nn.ReLU())
+    else:
+        c, side = spec["input"][0], spec["input"][1]
+        for filters in spec["convs"]:
+            layers += [nn.Conv2d(c, filters, 3), nn.ReLU(), nn.MaxPool2d(2)]
+            c, side = filters, (side - 2) // 2
+        layers.append(nn.Flatten())
+        n = c * side * side
+        for i, units in enumerate(spec["dense"]):
+            layers.append(nn.Linear(n, units))
+            if i < len(spec["dense"]) - 1:
+                layers.append(nn.ReLU())
+            n = units
+    model = nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    xt, tt = torch.from_numpy(X), torch.from_numpy(T)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def run():
+        opt.zero_grad()
+        loss = loss_fn(model(xt), tt)
+        loss.backward()
+        opt.step()
+    return run
+
+
+def case_chain(torch, length):
+    """``length`` (mul, tanh) pairs on a 1-element tensor, forward and backward."""
+    xt = torch.ones(1, requires_grad=True)
+
+    def run():
+        y = xt
+        for _ in range(length):
+            y = torch.tanh(y * 1.01)
+        y.sum().backward()
+        xt.grad = None
+    return run
+
+
+# -------------------------------------------------------------------- the worker
+
+
+def _serve(conn, threads):
+    """Worker main loop: ("load", case, args) / ("time", k) / ("close",)."""
+    try:
+        import torch
+    except ImportError as e:
+        conn.send(("error", f"torch not importable: {e}"))
+        return
+    torch.set_num_threads(threads)
+    conn.send(("ready", torch.__version__))
+    run = None
+    while True:
+        msg = conn.recv()
+        if msg[0] == "close":
+            return
+        if msg[0] == "load":
+            run = globals()[msg[1]](torch, *msg[2])
+            conn.send(("ok",))
+        elif msg[0] == "time":
+            times = []
+            for _ in range(msg[1]):
+                t0 = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - t0)
+            conn.send(("times", times))
+
+
+class RemoteCase:
+    """A computation loaded in the worker; ``phase(k)`` runs it k times there and
+    returns the k call times measured there."""
+
+    def __init__(self, ref):
+        self._ref = ref
+
+    def phase(self, k):
+        return self._ref._ask(("time", k))[1]
+
+
+class TorchReference:
+    """The worker process; ``load(case, *args)`` returns a :class:`RemoteCase`."""
+
+    def __init__(self, threads):
+        ctx = mp.get_context("spawn")  # a fresh interpreter: nothing inherited
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child, threads), daemon=True)
+        self._proc.start()
+        status = self._conn.recv()
+        if status[0] != "ready":
+            self.close()
+            raise RuntimeError(status[1])
+        self.version = status[1]
+
+    def _ask(self, msg):
+        self._conn.send(msg)
+        return self._conn.recv()
+
+    def load(self, case, *args):
+        self._ask(("load", case, args))
+        return RemoteCase(self)
+
+    def close(self):
+        try:
+            self._conn.send(("close",))
+        except (BrokenPipeError, OSError):
+            pass
+        self._proc.join(timeout=10)
+
+
+def start(threads):
+    """A running :class:`TorchReference`, or None when PyTorch is not installed."""
+    if importlib.util.find_spec("torch") is None:
+        return None
+    try:
+        return TorchReference(threads)
+    except RuntimeError:
+        return None
