@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import FeedError, GraphError, MinigradError, NumericsError, OpError, ShapeError
+from .kernels.reuse import run_scope
 from .memory import keep_freed_memory
 from .tensor import Tensor
 
@@ -297,10 +298,11 @@ def run(graph, fetches, feed=None, *, check_numerics=False, trace=False):
     nodes, rebuild = _fetch_nodes(fetches)
     plan = plan_for(graph, nodes)
     values = feed_values(plan, feed)
-    if check_numerics or trace:
-        record = Trace() if trace else None
-        results = plan.interpret(values, check_numerics=check_numerics, trace=record)
-    else:
-        results = plan.run(values)
+    with run_scope():  # kernels of this run may share rearranged inputs (kernels/reuse.py)
+        if check_numerics or trace:
+            record = Trace() if trace else None
+            results = plan.interpret(values, check_numerics=check_numerics, trace=record)
+        else:
+            results = plan.run(values)
     results = rebuild([np.asarray(r) for r in results])
     return (results, record) if trace else results

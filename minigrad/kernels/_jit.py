@@ -37,6 +37,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numba  # noqa: E402
 from numba import prange  # noqa: E402
 
+from ..memory import keep_freed_memory  # noqa: E402
+
+# The kernels allocate their big temporaries (im2col columns, Winograd tiles) fresh on
+# every call; with freed blocks kept in the heap those land on warm pages instead of
+# page-faulting new ones (see minigrad/memory.py).
+keep_freed_memory()
+
 __all__ = ["jit", "prange"]
 
 

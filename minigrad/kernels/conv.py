@@ -45,12 +45,10 @@ The ``*_reference`` twins are the same maths in a few lines of NumPy: one
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from ._jit import jit, prange
-from . import winograd
+from . import reuse, winograd
 
 __all__ = [
     "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_path",
@@ -347,33 +345,35 @@ def _direct_grad_weight(gy, x, kh, kw, sh, sw, ph, pw, dh, dw):
 
 # ------------------------------------------------------------------ public kernels
 
-_scratch_space = threading.local()
+def _columns(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """im2col of ``x``: computed by the forward pass and reused by the weight gradient
+    of the same run (see ``reuse.py``)."""
+    def compute():
+        col = np.empty((x.shape[1] * kh * kw, x.shape[0] * oh * ow), dtype=x.dtype)
+        _im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        return col
+    return reuse.remember("im2col", (x,), (kh, kw, sh, sw, ph, pw, dh, dw), compute)
 
 
-def _scratch(name, shape, dtype):
-    """A reusable scratch array of this shape (contents undefined).
-
-    Why: the column matrices are big (12 MB for a 64x32x15x15 batch).  A fresh
-    ``np.empty`` that large is handed out by the OS as untouched pages, and the first
-    write to each 4 KiB page costs a page fault -- measured here, those faults made a
-    conv *3-5x slower* than its arithmetic.  So each thread keeps one buffer per role
-    ("col", "gyt", "out"), grown to the largest size seen, and reuses it.  Outputs
-    returned to the caller are always fresh arrays; only internal temporaries are
-    reused, and one Python thread never has two conv calls in flight at once.
-    """
-    buffers = getattr(_scratch_space, "buffers", None)
-    if buffers is None:
-        buffers = _scratch_space.buffers = {}
-    size = int(np.prod(shape))
-    key = (name, np.dtype(dtype).str)
-    buf = buffers.get(key)
-    if buf is None or buf.size < size:
-        buf = buffers[key] = np.empty(max(size, 1), dtype=dtype)
-    return buf[:size].reshape(shape)
+def _gradient_columns(gy):
+    """``gy`` (N, Cout, OH, OW) laid out like the GEMM output (Cout, N*OH*OW): needed
+    by both gradients, computed once per run."""
+    def compute():
+        n, cout = gy.shape[:2]
+        out = np.empty((cout, gy.size // cout), dtype=gy.dtype)
+        _nchw_to_columns(gy.reshape(n, cout, -1), out)
+        return out
+    return reuse.remember("gradient columns", (gy,), (), compute)
 
 
 def _as(a, dtype):
-    return np.ascontiguousarray(a, dtype=dtype)
+    """``a`` as a C-contiguous array of ``dtype``: ``a`` itself when it already is one,
+    else a copy made once per run (``reuse.py``), so that the kernels of one run see
+    one array (a broadcast gradient, for instance, is needed by both gradients)."""
+    if a.dtype == dtype and a.flags.c_contiguous:
+        return a
+    return reuse.remember("contiguous", (a,), np.dtype(dtype).str,
+                          lambda: np.ascontiguousarray(a, dtype=dtype))
 
 
 def conv2d_forward(x, w, b, stride, padding, dilation):
@@ -389,9 +389,8 @@ def conv2d_forward(x, w, b, stride, padding, dilation):
         return winograd.winograd_forward(x, w, b if b is None else bias, padding)
     if path == "direct":
         return _direct_forward(x, w, bias, has_bias, sh, sw, ph, pw, dh, dw, oh, ow)
-    col = _scratch("col", (c * kh * kw, n * oh * ow), dtype)
-    _im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-    yt = np.matmul(w.reshape(cout, -1), col, out=_scratch("out", (cout, n * oh * ow), dtype))
+    col = _columns(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    yt = w.reshape(cout, -1) @ col
     return _columns_to_nchw(yt, bias, n, has_bias).reshape(n, cout, oh, ow)
 
 
@@ -406,9 +405,7 @@ def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
         return winograd.winograd_grad_input(gy, w, x_shape, padding)
     if path == "direct":
         return _direct_grad_input(gy, w, h, wd, sh, sw, ph, pw, dh, dw)
-    gyt = _scratch("gyt", (cout, n * oh * ow), dtype)
-    _nchw_to_columns(gy.reshape(n, cout, oh * ow), gyt)
-    dcol = np.matmul(w.reshape(cout, -1).T, gyt, out=_scratch("col", (c * kh * kw, n * oh * ow), dtype))
+    dcol = w.reshape(cout, -1).T @ _gradient_columns(gy)
     return _col2im(dcol, n, c, h, wd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 
 
@@ -423,11 +420,8 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
         return winograd.winograd_grad_weight(gy, x, padding)
     if path == "direct":
         return _direct_grad_weight(gy, x, kh, kw, sh, sw, ph, pw, dh, dw)
-    col = _scratch("col", (c * kh * kw, n * oh * ow), dtype)
-    _im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-    gyt = _scratch("gyt", (cout, n * oh * ow), dtype)
-    _nchw_to_columns(gy.reshape(n, cout, oh * ow), gyt)
-    return (gyt @ col.T).reshape(cout, c, kh, kw)
+    col = _columns(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    return (_gradient_columns(gy) @ col.T).reshape(cout, c, kh, kw)
 
 
 # -------------------------------------------------------------- NumPy reference twins

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import reuse
 from ._jit import jit
 
 __all__ = ["winograd_forward", "winograd_grad_input", "winograd_grad_weight",
@@ -297,19 +298,24 @@ def _tile_buffer(rows, tiles, dtype):
 
 
 def _transformed_input(x, padding):
-    """V as (16, C, tiles) matrices."""
-    n, c, h, w, ph, pw, oh, ow, th, tw = _geometry(x.shape, padding)
-    flat, v = _tile_buffer(c, n * th * tw, x.dtype)
-    _input_transform(x, ph, pw, th, tw, flat)
-    return v
+    """V as (16, C, tiles) matrices; computed by the forward pass and reused by the
+    weight gradient of the same run (see ``reuse.py``)."""
+    def compute():
+        n, c, h, w, ph, pw, oh, ow, th, tw = _geometry(x.shape, padding)
+        flat, v = _tile_buffer(c, n * th * tw, x.dtype)
+        _input_transform(x, ph, pw, th, tw, flat)
+        return v
+    return reuse.remember("winograd input", (x,), tuple(padding), compute)
 
 
 def _transformed_output_grad(gy, th, tw):
-    """dM as (16, Cout, tiles) matrices."""
-    n, cout = gy.shape[:2]
-    flat, dm = _tile_buffer(cout, n * th * tw, gy.dtype)
-    _output_transform_adjoint(gy, th, tw, flat)
-    return dm
+    """dM as (16, Cout, tiles) matrices; needed by both gradients, computed once per run."""
+    def compute():
+        n, cout = gy.shape[:2]
+        flat, dm = _tile_buffer(cout, n * th * tw, gy.dtype)
+        _output_transform_adjoint(gy, th, tw, flat)
+        return dm
+    return reuse.remember("winograd output gradient", (gy,), (th, tw), compute)
 
 
 def winograd_forward(x, w, b, padding):
