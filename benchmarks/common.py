@@ -34,7 +34,7 @@ def _phase_runner(side):
     return local
 
 
-def time_pair(f, g, repeats, warmup=3, phases=3, settle=0.2):
+def time_pair(f, g, repeats, warmup=3, phases=5, settle=0.2):
     """Median seconds per call of f and g (callables, or PyTorch cases running in the
     reference process), timed in alternating *phases*.
 
