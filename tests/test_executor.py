@@ -185,3 +185,27 @@ def test_batch_mismatch_is_reported_the_same_way_when_tracing(mlp):
     X, T = _data()
     with pytest.raises(mg.ShapeError, match=r"cross_entropy.*batch sizes differ"):
         g.run(loss, {x: X, t: T[:3]}, trace=True)
+
+
+def test_trace_names_the_kernel_path_of_convs_and_matmuls():
+    """The trace says which algorithm ran: Winograd for a 3x3 conv over 8 channels,
+    im2col for 3 channels, for the forward and both gradients; BLAS for matmul."""
+    rng = np.random.default_rng(0)
+    g = mg.Graph()
+    with g:
+        x = mg.placeholder("x", (None, 3, 8, 8))
+        w1 = mg.parameter("w1", rng.standard_normal((8, 3, 3, 3)).astype("float32"))
+        w2 = mg.parameter("w2", rng.standard_normal((4, 8, 3, 3)).astype("float32"))
+        h = mg.conv2d(mg.conv2d(x, w1), w2)
+        wd = mg.parameter("wd", rng.standard_normal((4 * 4 * 4, 2)).astype("float32"))
+        loss = (mg.reshape(h, (-1, 64)) @ wd).sum()
+        grads = mg.grad(loss, [w1, w2, wd])
+    _, trace = g.run(grads, {x: rng.standard_normal((2, 3, 8, 8)).astype("float32")}, trace=True)
+    paths = {}
+    for e in trace:
+        if e.path:
+            paths.setdefault(e.node.op.name, set()).add(e.path)
+    assert paths["conv2d"] == {"im2col", "winograd"}
+    assert paths["conv2d_grad_weight"] == {"im2col", "winograd"}
+    assert paths["conv2d_grad_input"] == {"winograd"}  # x needs no gradient: pruned
+    assert paths["matmul"] == {"blas"}

@@ -159,8 +159,11 @@ savefig(fig, "matmul_speed.png", "GFLOP/s of each implementation")
 # %% [markdown]
 # ## 3. Convolution: the reference vs the kernel minigrad runs
 # `conv2d_forward_reference` is the readable NumPy twin (one einsum per kernel
-# offset). `conv2d_forward` picks a path per shape: "direct" loops for a single input
-# channel, "im2col" + one BLAS matrix product otherwise.
+# offset). `conv2d_forward` picks a path per shape (`kernels.conv2d_path`):
+# "im2col" copies every receptive field into a column and does all the multiply-adds
+# in one BLAS matrix product; "winograd" (3x3 kernels, stride 1, at least 8 input
+# channels) computes the same sums with fewer multiplies; "direct" loops are kept for
+# when the column matrix would not fit in memory.
 
 # %%
 step("3. conv2d: reference vs kernel")
@@ -173,8 +176,30 @@ for (n, c, h, cout) in [(64, 1, 28, 16), (64, 16, 14, 32)]:
     t_fast = best_time(kernels.conv2d_forward, x, w, b, *conv_args)
     same = np.allclose(kernels.conv2d_forward(x, w, b, *conv_args),
                        kernels.conv2d_forward_reference(x, w, b, *conv_args), atol=1e-3)
-    print(f"  x {str(x.shape):18s} w {str(w.shape):15s} path {kernels.conv2d_path(x.shape, w.shape):7s} "
+    print(f"  x {str(x.shape):18s} w {str(w.shape):15s} path {kernels.conv2d_path(x.shape, w.shape, *conv_args):8s} "
           f"reference {t_ref * 1e3:7.2f} ms   kernel {t_fast * 1e3:7.2f} ms   same result: {same}")
+print()
+
+# %% [markdown]
+# ### Winograd in one dimension
+# Two outputs of a 3-tap filter over four inputs take 6 multiplies the direct way.
+# Winograd's F(2, 3) needs 4: transform the inputs with B^T and the filter with G,
+# multiply element by element, transform back with A^T. In a CNN the filter transform
+# is done once per call and the element-wise products, summed over input channels,
+# become 16 matrix products (one per position of a 4x4 tile): 2.25x less arithmetic
+# than im2col for a 3x3 kernel. Its backward pass is the same recipe run backwards
+# (see `minigrad/kernels/winograd.py`).
+
+# %%
+from minigrad.kernels.winograd import A_T, B_T, G  # noqa: E402
+
+d = np.array([1.0, 2.0, 3.0, 4.0])                        # four inputs
+gf = np.array([0.5, -1.0, 2.0])                           # a 3-tap filter
+direct = np.array([d[0:3] @ gf, d[1:4] @ gf])             # 6 multiplies
+products = (G @ gf) * (B_T @ d)                           # the 4 multiplies that count
+print(f"  direct:   {direct}  (6 multiplies)")
+print(f"  Winograd: {A_T @ products}  (4 multiplies: {products})")
+print(f"  B^T =\n{B_T}\n  G =\n{G}\n  A^T =\n{A_T}")
 print()
 
 # %% [markdown]

@@ -69,7 +69,7 @@ class Conv2d(Op):
         return kernels.conv2d_forward(x, w, b, stride, padding, dilation)
 
     def kernel_path(self, node, x, w, *b):
-        """Which algorithm ran (shown in traces): direct loops or im2col + GEMM."""
+        """Which algorithm ran (shown in traces): "winograd", "im2col" or "direct"."""
         return kernels.conv2d_path(x.shape, w.shape, **node.attrs)
 
     def vjp(self, node, g):
@@ -93,6 +93,10 @@ class Conv2dGradInput(Op):
     def forward(self, g, w, x, *, stride, padding, dilation):
         return kernels.conv2d_grad_input(g, w, x.shape, stride, padding, dilation)
 
+    def kernel_path(self, node, g, w, x):
+        """The same algorithm as the forward conv (shown in traces)."""
+        return kernels.conv2d_path(x.shape, w.shape, **node.attrs)
+
     def vjp(self, node, gg):
         g, w, x = node.inputs
         a = node.attrs
@@ -110,6 +114,10 @@ class Conv2dGradWeight(Op):
 
     def forward(self, g, x, w, *, stride, padding, dilation):
         return kernels.conv2d_grad_weight(g, x, w.shape, stride, padding, dilation)
+
+    def kernel_path(self, node, g, x, w):
+        """The same algorithm as the forward conv (shown in traces)."""
+        return kernels.conv2d_path(x.shape, w.shape, **node.attrs)
 
     def vjp(self, node, gg):
         g, x, w = node.inputs
