@@ -148,69 +148,89 @@ def _nn(i):
 # ------------------------------------------------------------- im2col + GEMM path
 
 @jit
-def _im2col_image(x, b, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """Copy the receptive fields of image ``b`` into its block of columns
-    ``b*P .. (b+1)*P`` of ``col``.  Row ``(c*KH + ki)*KW + kj`` of ``col`` holds input
-    channel c shifted by kernel offset (ki, kj), matching ``w.reshape(Cout, -1)``."""
-    cin, h, w = x.shape[1], x.shape[2], x.shape[3]
-    c0 = b * oh * ow
-    for c in range(cin):
-        for ki in range(kh):
-            for kj in range(kw):
-                r = (c * kh + ki) * kw + kj
-                off_w = kj * dw - pw
-                jlo, jhi = _valid_range(ow, w, sw, off_w)
-                for i in range(oh):
-                    hi = i * sh - ph + ki * dh
-                    base = c0 + i * ow
-                    if hi < 0 or hi >= h:  # the whole row reads padding
-                        jlo_i, jhi_i = 0, 0
-                    else:
-                        jlo_i, jhi_i = jlo, jhi
-                    for j in range(jlo_i):
-                        col[r, _nn(base + j)] = 0
-                    for j in range(jlo_i, jhi_i):
-                        col[r, _nn(base + j)] = x[b, c, hi, _nn(j * sw + off_w)]
-                    for j in range(jhi_i, ow):
-                        col[r, _nn(base + j)] = 0
-
-
-@jit
 def _im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """Fill the column matrix ``col`` (C*KH*KW, N*OH*OW) of the whole batch."""
-    n = x.shape[0]
-    for b in range(n):
-        _im2col_image(x, b, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    """Fill the column matrix ``col`` (C*KH*KW, N*OH*OW) of the whole batch.
 
-
-@jit
-def _col2im_image(dcol, b, gx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """The adjoint of :func:`_im2col_image`: add image ``b``'s columns of ``dcol`` back
-    onto the pixels they were copied from (overlapping fields accumulate)."""
-    cin, h, w = gx.shape[1], gx.shape[2], gx.shape[3]
-    c0 = b * oh * ow
-    gx[b] = 0
+    Row ``(c*KH + ki)*KW + kj`` of ``col`` holds input channel c shifted by kernel
+    offset (ki, kj) (matching ``w.reshape(Cout, -1)``), image after image.  The loops
+    run in the order of ``col``'s memory -- row, then image, then output row -- so
+    the writes stream from left to right.  (Image-by-image order wrote a short piece
+    of every row in turn and was 2-3x slower: 1.73 vs 0.64 ms for 64x32x15x15, 3x3.)
+    """
+    n, cin, h, w = x.shape
+    p = oh * ow
     for c in range(cin):
         for ki in range(kh):
             for kj in range(kw):
-                r = (c * kh + ki) * kw + kj
+                dst = col[(c * kh + ki) * kw + kj]
                 off_w = kj * dw - pw
                 jlo, jhi = _valid_range(ow, w, sw, off_w)
-                for i in range(oh):
-                    hi = i * sh - ph + ki * dh
-                    if hi < 0 or hi >= h:
-                        continue
-                    base = c0 + i * ow
-                    for j in range(jlo, jhi):
-                        gx[b, c, hi, _nn(j * sw + off_w)] += dcol[r, _nn(base + j)]
+                for b in range(n):
+                    img = x[b, c]
+                    for i in range(oh):
+                        hi = i * sh - ph + ki * dh
+                        base = b * p + i * ow
+                        if hi < 0 or hi >= h:  # the whole row reads padding
+                            jlo_i, jhi_i = 0, 0
+                        else:
+                            jlo_i, jhi_i = jlo, jhi
+                        src = img[hi if 0 <= hi < h else 0]
+                        for j in range(jlo_i):
+                            dst[_nn(base + j)] = 0
+                        for j in range(jlo_i, jhi_i):
+                            dst[_nn(base + j)] = src[_nn(j * sw + off_w)]
+                        for j in range(jhi_i, ow):
+                            dst[_nn(base + j)] = 0
+
+
+@jit
+def _im2col_unpadded(x, col, kh, kw, dh, dw, oh, ow):
+    """:func:`_im2col` for the most common case -- stride 1, no padding: every output
+    row is one contiguous copy, with no padding ranges to work out (measured 1.3-2.6x
+    faster than the general loops on the benchmark shapes)."""
+    n, cin = x.shape[0], x.shape[1]
+    p = oh * ow
+    for c in range(cin):
+        for ki in range(kh):
+            for kj in range(kw):
+                dst = col[(c * kh + ki) * kw + kj]
+                top, left = ki * dh, kj * dw  # where this kernel offset starts reading
+                for b in range(n):
+                    img = x[b, c]
+                    for i in range(oh):
+                        src = img[i + top]
+                        base = b * p + i * ow
+                        for j in range(ow):
+                            dst[_nn(base + j)] = src[_nn(j + left)]
 
 
 @jit
 def _col2im(dcol, n, cin, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """Image gradient (N, C, H, W) from column gradients, image by image."""
-    gx = np.empty((n, cin, h, w), dtype=dcol.dtype)
-    for b in range(n):
-        _col2im_image(dcol, b, gx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    """Image gradient (N, C, H, W) from column gradients: the adjoint of
+    :func:`_im2col`, which adds each entry of ``dcol`` back onto the pixel it was
+    copied from (overlapping fields accumulate).  Rows of ``dcol`` are read in memory
+    order, as ``_im2col`` writes them; the sum for each pixel runs in a fixed order."""
+    gx = np.zeros((n, cin, h, w), dtype=dcol.dtype)
+    p = oh * ow
+    for c in range(cin):
+        for ki in range(kh):
+            for kj in range(kw):
+                src = dcol[(c * kh + ki) * kw + kj]
+                off_w = kj * dw - pw
+                jlo, jhi = _valid_range(ow, w, sw, off_w)
+                for b in range(n):
+                    for i in range(oh):
+                        hi = i * sh - ph + ki * dh
+                        if hi < 0 or hi >= h:
+                            continue
+                        dst = gx[b, c, hi]
+                        base = b * p + i * ow
+                        if sw == 1:
+                            for j in range(jlo, jhi):
+                                dst[_nn(j + off_w)] += src[_nn(base + j)]
+                        else:
+                            for j in range(jlo, jhi):
+                                dst[_nn(j * sw + off_w)] += src[_nn(base + j)]
     return gx
 
 
@@ -350,7 +370,10 @@ def _columns(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     of the same run (see ``reuse.py``)."""
     def compute():
         col = np.empty((x.shape[1] * kh * kw, x.shape[0] * oh * ow), dtype=x.dtype)
-        _im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        if (sh, sw, ph, pw) == (1, 1, 0, 0):
+            _im2col_unpadded(x, col, kh, kw, dh, dw, oh, ow)
+        else:
+            _im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         return col
     return reuse.remember("im2col", (x,), (kh, kw, sh, sw, ph, pw, dh, dw), compute)
 
