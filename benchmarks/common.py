@@ -19,12 +19,13 @@ def threads() -> int:
 
 
 def _phase_runner(side):
-    """A function k -> k call times: local calls, or a :class:`reference.RemoteCase`
-    timed in its own process."""
+    """A function (k, warm) -> k call times, after ``warm`` seconds of untimed calls:
+    local calls, or a :class:`reference.RemoteCase` timed in its own process."""
     if isinstance(side, reference.RemoteCase):
         return side.phase
 
-    def local(k):
+    def local(k, warm=0.0):
+        reference._warm(side, warm)
         ts = []
         for _ in range(k):
             t0 = time.perf_counter()
@@ -34,13 +35,16 @@ def _phase_runner(side):
     return local
 
 
-def time_pair(f, g, repeats, warmup=3, phases=5, settle=0.2):
+def time_pair(f, g, repeats, warmup=3, phases=5, settle=0.2, warm=0.05):
     """Median seconds per call of f and g (callables, or PyTorch cases running in the
     reference process), timed in alternating *phases*.
 
     Each side runs ``repeats / phases`` calls in a row, then the other side does, and
     so on: a burst of background load then hits both sides alike. Before each phase we
-    pause for ``settle`` seconds and make two untimed calls. Why: both sides keep
+    pause for ``settle`` seconds, then make untimed calls for ``warm`` seconds (at
+    least two): after the pause thread pools sleep and caches are cold, while a
+    training loop runs warm (0.1 ms kernels measured up to 1.6x slower with only two
+    warm-up calls). Why the pause: both sides keep
     thread pools (OpenBLAS, Numba's and PyTorch's OpenMP), and a pool keeps spinning on
     the cores for a while after its last call. Timed right after the other side, a
     kernel shared the 2 cores with those spinners: alternating every 5 calls made
@@ -49,14 +53,14 @@ def time_pair(f, g, repeats, warmup=3, phases=5, settle=0.2):
     timed in its own steady state.
     """
     run_f, run_g = _phase_runner(f), _phase_runner(g)
-    run_f(warmup)
-    run_g(warmup)
+    run_f(warmup, warm)
+    run_g(warmup, warm)
     times_f, times_g = [], []
     per_phase = max(1, -(-repeats // phases))
     while len(times_f) < repeats:
         for run, times in ((run_f, times_f), (run_g, times_g)):
             time.sleep(settle)
-            times += run(2 + per_phase)[2:]
+            times += run(per_phase, warm)
     return statistics.median(times_f), statistics.median(times_g)
 
 

@@ -129,6 +129,7 @@ def _serve(conn, threads, env):
             run = globals()[msg[1]](torch, *msg[2])
             conn.send(("ok",))
         elif msg[0] == "time":
+            _warm(run, msg[2])
             times = []
             for _ in range(msg[1]):
                 t0 = time.perf_counter()
@@ -137,15 +138,25 @@ def _serve(conn, threads, env):
             conn.send(("times", times))
 
 
+def _warm(run, seconds):
+    """Untimed calls for at least ``seconds`` (and at least two): after a pause, thread
+    pools are asleep and caches cold; a training loop runs in the warm state."""
+    start = time.perf_counter()
+    calls = 0
+    while calls < 2 or time.perf_counter() - start < seconds:
+        run()
+        calls += 1
+
+
 class RemoteCase:
-    """A computation loaded in the worker; ``phase(k)`` runs it k times there and
-    returns the k call times measured there."""
+    """A computation loaded in the worker; ``phase(k, warm)`` warms it up for ``warm``
+    seconds, runs it k times there and returns the k call times measured there."""
 
     def __init__(self, ref):
         self._ref = ref
 
-    def phase(self, k):
-        return self._ref._ask(("time", k))[1]
+    def phase(self, k, warm=0.0):
+        return self._ref._ask(("time", k, warm))[1]
 
 
 class TorchReference:
