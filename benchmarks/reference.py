@@ -22,15 +22,19 @@ and the inputs, and returns the function to time.
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing as mp
 import os
+import subprocess
+import sys
 import time
+from multiprocessing.connection import Connection
 
 # The environment as the user set it, read before minigrad's kernels load: their
 # import sets OMP_WAIT_POLICY=PASSIVE for Numba's threads (minigrad/kernels/_jit.py),
 # and a worker started later would inherit it. PyTorch with sleeping threads ran small
 # models 5x slower (a 64-32-10 MLP step: 0.8 instead of 0.15 ms), so the worker gets
-# this copy instead.
+# this copy instead. (Likewise the worker must not import minigrad: minigrad's malloc
+# setting, minigrad/memory.py, made PyTorch's 3x32x32 conv 3x faster, 2.8 vs 9 ms;
+# PyTorch is timed as its users run it.)
 _USER_ENV = dict(os.environ)
 
 # ----------------------------------------------------------------- the worker's cases
@@ -109,10 +113,8 @@ def case_chain(torch, length):
 # -------------------------------------------------------------------- the worker
 
 
-def _serve(conn, threads, env):
-    """Worker main loop: ("load", case, args) / ("time", k) / ("close",)."""
-    os.environ.clear()
-    os.environ.update(env)  # before torch loads its OpenMP runtime
+def _serve(conn, threads):
+    """Worker main loop: ("load", case, args) / ("time", k, warm) / ("close",)."""
     try:
         import torch
     except ImportError as e:
@@ -138,6 +140,22 @@ def _serve(conn, threads, env):
             conn.send(("times", times))
 
 
+def _worker_main():
+    """Entry point of the worker process (``python -c``, see TorchReference): talk to
+    the parent over the pipe that was stdin/stdout; print nothing on it."""
+    requests = Connection(os.dup(0), writable=False)
+    replies = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)  # anything printed (warnings) goes to stderr, not into the pipe
+    _serve(_Duplex(requests, replies), int(os.environ["MINIGRAD_BENCH_THREADS"]))
+
+
+class _Duplex:
+    """Two one-way connections seen as one."""
+
+    def __init__(self, reader, writer):
+        self.recv, self.send = reader.recv, writer.send
+
+
 def _warm(run, seconds):
     """Untimed calls for at least ``seconds`` (and at least two): after a pause, thread
     pools are asleep and caches cold; a training loop runs in the warm state."""
@@ -160,14 +178,25 @@ class RemoteCase:
 
 
 class TorchReference:
-    """The worker process; ``load(case, *args)`` returns a :class:`RemoteCase`."""
+    """The worker process; ``load(case, *args)`` returns a :class:`RemoteCase`.
+
+    Started as a plain ``python -c`` subprocess with the user's environment: not a
+    ``multiprocessing`` child, which would first import the parent's main module (a
+    benchmark file, hence minigrad, whose import tunes malloc and OpenMP for itself)."""
 
     def __init__(self, threads):
-        ctx = mp.get_context("spawn")  # a fresh interpreter: nothing inherited
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, threads, _USER_ENV), daemon=True)
-        self._proc.start()
-        status = self._conn.recv()
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(_USER_ENV, MINIGRAD_BENCH_THREADS=str(threads),
+                   PYTHONPATH=os.pathsep.join(filter(None, [root, _USER_ENV.get("PYTHONPATH")])))
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", "from benchmarks.reference import _worker_main; _worker_main()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root)
+        self._conn = _Duplex(Connection(os.dup(self._proc.stdout.fileno()), writable=False),
+                             Connection(os.dup(self._proc.stdin.fileno()), readable=False))
+        try:
+            status = self._conn.recv()
+        except EOFError:
+            status = ("error", "the PyTorch worker exited")
         if status[0] != "ready":
             self.close()
             raise RuntimeError(status[1])
@@ -186,7 +215,10 @@ class TorchReference:
             self._conn.send(("close",))
         except (BrokenPipeError, OSError):
             pass
-        self._proc.join(timeout=10)
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
 
 
 def start(threads):
