@@ -8,6 +8,7 @@ runs in a process of its own (``reference.py`` says why).
 
 from __future__ import annotations
 
+import atexit
 import os
 import statistics
 import time
@@ -91,4 +92,6 @@ def load_torch():
     global _reference
     if _reference is None:
         _reference = reference.start(threads()) or False
+        if _reference:
+            atexit.register(_reference.close)
     return _reference or None

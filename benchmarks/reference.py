@@ -124,7 +124,10 @@ def _serve(conn, threads):
     conn.send(("ready", torch.__version__))
     run = None
     while True:
-        msg = conn.recv()
+        try:
+            msg = conn.recv()
+        except EOFError:  # the parent has gone away
+            return
         if msg[0] == "close":
             return
         if msg[0] == "load":

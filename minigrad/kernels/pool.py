@@ -106,7 +106,7 @@ def _max_backward(gy, x, y, kh, kw, sh, sw, ph, pw):
     return gx
 
 
-# The common case -- 2x2 window, stride 2, no padding -- gets its own kernels.  Three
+# The common case -- 2x2 window, stride 2, no padding -- gets its own kernels.  Four
 # things make them several times faster than the general loops above:
 #
 # * **Outputs allocated by NumPy, passed in.**  An array created *inside* a Numba
@@ -123,9 +123,10 @@ def _max_backward(gy, x, y, kh, kw, sh, sw, ph, pw):
 #   unit of work is one row of windows (two input rows -> one output row); planes
 #   are only an index computation away.  A loop over planes that sliced each
 #   (image, channel) plane first spent more on building those views than on the
-#   maxima for small planes (64x16x8x8: 150 instead of 120 us).  Small inputs run on one thread: waking a sleeping thread pool costs
-#   more than it saves below ``_PARALLEL_MIN`` elements (measured: 64x16x8x8 took the
-#   same time with 1 or 2 threads, 64x64x13x13 half the time with 2).
+#   maxima for small planes (64x16x8x8: 150 instead of 120 us).
+# * **One thread for inputs below ``_PARALLEL_MIN`` elements**: waking a sleeping
+#   thread pool costs more than it saves there (fwd+bwd, 1 vs 2 threads: 64x6x24x24
+#   0.165 vs 0.23 ms; 64x64x13x13 0.78 vs 0.49 ms; 64x32x30x30 1.5 vs 0.85 ms).
 
 
 @jit
@@ -200,7 +201,7 @@ def _max_2x2_grad_rows(x, y, gy, gx, h, w, oh, ow, lo, hi):
                 gx[_u(top + 2 * w + s)] = 0
 
 
-_PARALLEL_MIN = 1 << 17  # input elements; below this one thread is faster
+_PARALLEL_MIN = 1 << 19  # input elements; below this one thread is faster
 _CHUNKS = 16             # parallel work items (fixed, so the split never depends on timing)
 
 
