@@ -89,7 +89,8 @@ def backward(y, xs, grad_output=None) -> Backward:
             on_path.add(node)
 
     first_new = len(graph.nodes)
-    with graph.gradient_of(y):
+    scope = graph.backward_pass_scope()
+    with graph.gradient_of(y, scope):
         seed = ops.constant(np.ones((), y.dtype), name="seed", graph=graph) if grad_output is None \
             else ops.as_tensor(grad_output, graph, y.dtype)
     record = Backward(y, xs, [])
@@ -98,7 +99,7 @@ def backward(y, xs, grad_output=None) -> Backward:
     for node in reversed(order):
         if node not in pending:
             continue
-        with graph.gradient_of(node):
+        with graph.gradient_of(node, scope):
             g = _accumulate(pending.pop(node))
             record.total[node] = g
             if not node.inputs:
@@ -118,7 +119,7 @@ def backward(y, xs, grad_output=None) -> Backward:
         if x in record.total:
             record.grads.append(record.total[x])
         else:
-            with graph.gradient_of(x):
+            with graph.gradient_of(x, scope):
                 record.grads.append(ops.zeros_like(x))
 
     # Drop what the VJPs built but nothing uses (e.g. a gradient for a constant).

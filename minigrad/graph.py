@@ -161,15 +161,23 @@ class Graph:
             name, k = f"{base}_{k}", k + 1
         return name
 
+    def backward_pass_scope(self) -> str:
+        """The scope of the next backward pass: ``grad`` for the first ``mg.grad`` call
+        on this graph, then ``grad_1``, ``grad_2``... so that two backward passes (two
+        losses, or a gradient of a gradient) are drawn as two passes, not one."""
+        k = len(self._backward_records)
+        return "grad" if k == 0 else f"grad_{k}"
+
     @contextlib.contextmanager
-    def gradient_of(self, node: Node):
+    def gradient_of(self, node: Node, scope: str = "grad"):
         """Mark nodes created inside as belonging to the backprop step of ``node``.
 
-        They are named under ``grad/`` plus the forward node's scope, so
-        "dense1/matmul" gets gradient nodes such as "grad/dense1/matmul_1".
+        They are named under ``scope`` (the backward pass's, ``grad`` for the first)
+        plus the forward node's scope, so "dense1/matmul" gets gradient nodes such as
+        "grad/dense1/matmul_1".
         """
         saved = self._scopes
-        self._scopes = ["grad"] + ([node.scope] if node.scope else [])
+        self._scopes = [scope] + ([node.scope] if node.scope else [])
         self._origins.append(node)
         try:
             yield

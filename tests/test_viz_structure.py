@@ -163,3 +163,33 @@ def test_viz_is_not_imported_by_minigrad():
     import sys
     code = "import sys, minigrad; assert 'viz' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def _second_order_graph():
+    g = mg.Graph("hvp")
+    with g:
+        x = mg.placeholder("x", (3,), "float64")
+        v = mg.placeholder("v", (3,), "float64")
+        with mg.name_scope("layer"):
+            y = (mg.tanh(x) * x).sum()
+        gx = mg.grad(y, x)
+        hv = mg.grad((gx * v).sum(), x)
+    return g, x, v, gx, hv
+
+
+def test_each_grad_call_is_its_own_backward_pass():
+    """Two mg.grad calls (here a gradient of a gradient) are two passes, scoped grad and
+    grad_1, drawn as two clusters; the derivative of the first pass's nodes sits
+    inside the second, labelled as such."""
+    g, x, v, gx, hv = _second_order_graph()
+    assert gx.name.startswith("grad/") and hv.name.startswith("grad_1/")
+    scopes = {n.scope.split("/")[0] for n in g.nodes if n.is_gradient}
+    assert scopes == {"grad", "grad_1"}
+    assert any(n.scope.startswith("grad_1/grad") for n in g.nodes)
+    src = viz.to_dot(g, show="both").source
+    assert "label=\"backward pass\"" in src and "label=\"backward pass 2\"" in src
+    assert "label=\"backward of backward pass\"" in src
+    collapsed = _node_lines(viz.to_dot(g, collapse=True, show="both"))
+    assert {"layer_grad_layer", "layer_grad_1_layer"} <= set(collapsed)
+    hv_value = g.run(hv, {x: np.ones(3), v: np.ones(3)})
+    assert np.all(np.isfinite(hv_value))

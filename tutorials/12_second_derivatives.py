@@ -75,12 +75,12 @@ saved(viz.render(gs, path("hvp_graph.png"), show="both", feed={ws: w_s, vs: v_s}
       "f, its gradient, grad . v, and the gradient of that: H v (amber outlines)")
 say(f"""
     Read hvp_graph.png from the top left. The forward f (blue box) is tanh then sum. The
-    first backward pass (the 'f (backward)' box) ends in dL/d(w) = 1 - tanh^2, outlined
-    in amber. dot_v (bottom) multiplies it by v and sums. Its backward pass (the
-    'grad (backward)' box, plus a few nodes that join the 'f (backward)' box because
-    they belong to tanh again) ends in the second amber node: H v = [{hv_v[0]:.4f}, 0, 0].
-    It walks back through the first backward pass *and* through tanh, since the first
-    backward pass read tanh's output.
+    first backward pass (the 'backward pass' box) ends in dL/d(w) = 1 - tanh^2, outlined
+    in amber. dot_v multiplies it by v and sums. Each mg.grad call is a pass of its own:
+    the second one ('backward pass 2') walks back through dot_v ('dot_v (backward)'),
+    through the nodes of the first pass ('backward of backward pass') and through tanh
+    again (its own 'f (backward)' box), since the first pass read tanh's output. It ends
+    in the second amber node: H v = [{hv_v[0]:.4f}, 0, 0].
 """)
 
 # %% [markdown]

@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import style
-from .scene import SceneNode, mark_node
+from .scene import SceneNode, backward_pass, mark_node
 from .summary import number
 
 MAX_NODES_WITH_READS = 30
@@ -28,7 +28,7 @@ def group_of(sn: SceneNode) -> tuple:
     if node is None or not node.scope:
         return ()
     parts = node.scope.split("/")
-    if parts[0] == "grad":
+    if backward_pass(parts[0]) is not None:  # ("grad", "dense1"), ("grad_1", ...)
         return tuple(parts[:2])
     return (parts[0],)
 
@@ -87,7 +87,7 @@ def collapse_scene(scene, which, show) -> None:
 
 def _layer_box(key, group, members, scene, show, consumers) -> SceneNode:
     nodes = [m.node for m in members]
-    backward = group[0] == "grad"
+    backward = backward_pass(group[0]) is not None
     title = (group[-1] + " (backward)" if len(group) > 1 else "top level (backward)") if backward else group[0]
     ops = list(dict.fromkeys(n.op.name for n in nodes if n.op.name not in ("parameter", "placeholder", "constant")))
     lines = [f"{len(nodes)} nodes: " + ", ".join(ops[:4]) + (", ..." if len(ops) > 4 else "")]
@@ -107,7 +107,7 @@ def _layer_box(key, group, members, scene, show, consumers) -> SceneNode:
     if backward:
         look = style.Look(look.fill, look.border, penwidth=1.8, rounded=False, legend=look.legend)
     box = SceneNode(key, title, lines, "gradient" if backward else "layer", look,
-                    ("grad",) if backward and show == "both" and ("grad",) in scene.clusters else (),
+                    (group[0],) if backward and show == "both" and (group[0],) in scene.clusters else (),
                     f"{title}: {len(nodes)} nodes" if scene.tooltips else "", None, nodes)
     if seconds:
         box.seconds = seconds

@@ -269,12 +269,24 @@ def _scene_node(node, show, clusters, vals, grads, totals, is_output, tooltips) 
     return SceneNode(f"n{node.id}", title, lines, kind, look, cluster, tip, node)
 
 
+def backward_pass(scope_name: str):
+    """1 for "grad" (the first backward pass built on a graph), k + 1 for "grad_k",
+    None for any other scope (see ``Graph.backward_pass_scope``)."""
+    match = re.fullmatch(r"grad(?:_(\d+))?", scope_name)
+    if match is None:
+        return None
+    return 1 if match.group(1) is None else int(match.group(1)) + 1
+
+
 def _cluster_label(path, show) -> str:
-    if show == "backward":
-        return path[-1] + " (backward)"
-    if path[0] == "grad":
-        return "backward pass" if len(path) == 1 else path[-1] + " (backward)"
-    return path[-1]
+    k = backward_pass(path[0])
+    if k is None:
+        return path[-1] + " (backward)" if show == "backward" else path[-1]
+    if len(path) == 1:
+        return "backward pass" if k == 1 else f"backward pass {k}"
+    if backward_pass(path[-1]) is not None:  # a gradient of a gradient
+        return f"backward of {_cluster_label(path[-1:], show)}"
+    return path[-1] + " (backward)"
 
 
 # -- edges ---------------------------------------------------------------------------
