@@ -141,10 +141,13 @@ def _max_2x2_rows(x, y, h, w, oh, ow, lo, hi):
     ``y`` are the flat (raveled) input and output, so no per-row array views are
     built.  Same winner rule as the general loop (the first maximum); any NaN in a
     window makes the output NaN, as in PyTorch."""
+    p, i = divmod(lo, oh)  # plane and output row of window row q, stepped along below
     for q in range(lo, hi):
-        p, i = divmod(q, oh)
         top = p * h * w + 2 * i * w  # first input pixel of this row of windows
         out = q * ow
+        i += 1
+        if i == oh:
+            p, i = p + 1, 0
         for j in range(ow):
             k = top + 2 * j
             a0, a1, b0, b1 = x[_u(k)], x[_u(k + 1)], x[_u(k + w)], x[_u(k + w + 1)]
@@ -171,10 +174,14 @@ def _max_2x2_grad_rows(x, y, gy, gx, h, w, oh, ow, lo, hi):
     pixels of each window was 1.4x slower: four scattered stores per window.)"""
     code = np.empty(ow, dtype=np.int8)
     grad = np.empty(ow, dtype=gy.dtype)
+    p, i = divmod(lo, oh)
     for q in range(lo, hi):
-        p, i = divmod(q, oh)
         top = p * h * w + 2 * i * w  # first input pixel of this row of windows
         out = q * ow
+        last_row = i == oh - 1
+        i += 1
+        if i == oh:
+            p, i = p + 1, 0
         for j in range(ow):
             k = top + 2 * j
             m = y[_u(out + j)]
@@ -196,7 +203,7 @@ def _max_2x2_grad_rows(x, y, gy, gx, h, w, oh, ow, lo, hi):
         if 2 * ow < w:
             gx[_u(top + w - 1)] = 0
             gx[_u(top + 2 * w - 1)] = 0
-        if i == oh - 1 and 2 * oh < h:
+        if last_row and 2 * oh < h:
             for s in range(w):
                 gx[_u(top + 2 * w + s)] = 0
 
