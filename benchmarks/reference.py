@@ -130,17 +130,20 @@ def _serve(conn, threads):
             return
         if msg[0] == "close":
             return
-        if msg[0] == "load":
-            run = globals()[msg[1]](torch, *msg[2])
-            conn.send(("ok",))
-        elif msg[0] == "time":
-            _warm(run, msg[2])
-            times = []
-            for _ in range(msg[1]):
-                t0 = time.perf_counter()
-                run()
-                times.append(time.perf_counter() - t0)
-            conn.send(("times", times))
+        try:
+            if msg[0] == "load":
+                run = globals()[msg[1]](torch, *msg[2])
+                conn.send(("ok",))
+            elif msg[0] == "time":
+                _warm(run, msg[2])
+                times = []
+                for _ in range(msg[1]):
+                    t0 = time.perf_counter()
+                    run()
+                    times.append(time.perf_counter() - t0)
+                conn.send(("times", times))
+        except Exception as e:  # report it to the parent instead of dying silently
+            conn.send(("error", f"{type(e).__name__}: {e}"))
 
 
 def _worker_main():
@@ -156,7 +159,12 @@ class _Duplex:
     """Two one-way connections seen as one."""
 
     def __init__(self, reader, writer):
+        self._ends = (reader, writer)
         self.recv, self.send = reader.recv, writer.send
+
+    def close(self):
+        for end in self._ends:
+            end.close()
 
 
 def _warm(run, seconds):
@@ -207,13 +215,18 @@ class TorchReference:
 
     def _ask(self, msg):
         self._conn.send(msg)
-        return self._conn.recv()
+        reply = self._conn.recv()
+        if reply[0] == "error":
+            raise RuntimeError(f"PyTorch worker: {reply[1]}")
+        return reply
 
     def load(self, case, *args):
         self._ask(("load", case, args))
         return RemoteCase(self)
 
     def close(self):
+        if self._proc.returncode is not None:
+            return  # closed already
         try:
             self._conn.send(("close",))
         except (BrokenPipeError, OSError):
@@ -222,6 +235,10 @@ class TorchReference:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._proc.kill()
+            self._proc.wait()
+        self._conn.close()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            pipe.close()
 
 
 def start(threads):

@@ -12,6 +12,8 @@ the fast path fails.
 
 from __future__ import annotations
 
+import contextlib
+
 import time
 from dataclasses import dataclass
 
@@ -97,6 +99,8 @@ class Plan:
         self._compiled = namespace["plan"]
         self._functions = tuple(fn for _, _, fn, _ in self.steps)
         self._checked_shapes = set()
+        # kernels that can share work within a run (see minigrad/kernels/reuse.py)
+        self.shares_kernel_work = any(n.op.name.startswith("conv2d_grad") for n in self.order)
 
     # -- the compiled fast path ------------------------------------------------
     def _generate_source(self) -> str:
@@ -298,7 +302,8 @@ def run(graph, fetches, feed=None, *, check_numerics=False, trace=False):
     nodes, rebuild = _fetch_nodes(fetches)
     plan = plan_for(graph, nodes)
     values = feed_values(plan, feed)
-    with run_scope():  # kernels of this run may share rearranged inputs (kernels/reuse.py)
+    with run_scope() if plan.shares_kernel_work else contextlib.nullcontext():
+        # (the conv kernels of this run share rearranged inputs: kernels/reuse.py)
         if check_numerics or trace:
             record = Trace() if trace else None
             results = plan.interpret(values, check_numerics=check_numerics, trace=record)

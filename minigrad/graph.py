@@ -163,10 +163,10 @@ class Graph:
 
     def backward_pass_scope(self) -> str:
         """The scope of the next backward pass: ``grad`` for the first ``mg.grad`` call
-        on this graph, then ``grad_1``, ``grad_2``... so that two backward passes (two
+        on this graph, then ``grad_2``, ``grad_3``... so that two backward passes (two
         losses, or a gradient of a gradient) are drawn as two passes, not one."""
         k = len(self._backward_records)
-        return "grad" if k == 0 else f"grad_{k}"
+        return "grad" if k == 0 else f"grad_{k + 1}"
 
     @contextlib.contextmanager
     def gradient_of(self, node: Node, scope: str = "grad"):

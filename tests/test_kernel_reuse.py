@@ -94,3 +94,70 @@ class _no_scope:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_entries_are_forgotten_after_their_uses():
+    a = np.ones(2)
+    calls = []
+    with reuse.run_scope():
+        for _ in range(3):
+            reuse.remember("k", (a,), (), lambda: calls.append(1) or len(calls), uses=2)
+    assert len(calls) == 2  # computed, reused once, then forgotten and computed again
+
+
+def test_one_input_into_two_convs_with_different_geometry():
+    """The same x feeds a padded and an unpadded conv in one run: the rearranged
+    inputs are keyed by geometry, so each conv gets its own (checked against the
+    reference, gradients included); a non-contiguous x goes through the contiguous
+    copy that is shared too."""
+    rng = np.random.default_rng(2)
+    g = mg.Graph()
+    with g:
+        x = mg.placeholder("x", (None, 8, 7, 7), "float64")
+        w = mg.parameter("w", rng.standard_normal((3, 8, 3, 3)))
+        w5 = mg.parameter("w5", rng.standard_normal((3, 8, 3, 3)))
+        a = mg.conv2d(x, w, padding=1)                 # Winograd, padding 1
+        b = mg.conv2d(x, w5)                           # Winograd, no padding
+        c = mg.conv2d(x, w, stride=2)                  # im2col, stride 2
+        loss = a.sum() + (b * b).sum() + c.sum()
+        grads = mg.grad(loss, [w, w5, x])
+    X = np.asfortranarray(rng.standard_normal((2, 8, 7, 7)))  # not C-contiguous
+    got = g.run(grads, {x: X})
+    one, zero, two = (1, 1), (0, 0), (2, 2)
+    Xc = np.ascontiguousarray(X)
+    ya = np.ones((2, 3, 7, 7))
+    yb = 2 * K.conv2d_forward_reference(Xc, w5.value, None, one, zero, one)
+    yc = np.ones((2, 3, 3, 3))
+    gw = (K.conv2d_grad_weight_reference(ya, Xc, w.value.shape, one, one, one)
+          + K.conv2d_grad_weight_reference(yc, Xc, w.value.shape, two, zero, one))
+    gw5 = K.conv2d_grad_weight_reference(yb, Xc, w5.value.shape, one, zero, one)
+    gx = (K.conv2d_grad_input_reference(ya, w.value, Xc.shape, one, one, one)
+          + K.conv2d_grad_input_reference(yb, w5.value, Xc.shape, one, zero, one)
+          + K.conv2d_grad_input_reference(yc, w.value, Xc.shape, two, zero, one))
+    for value, want in zip(got, [gw, gw5, gx]):
+        np.testing.assert_allclose(value, want, rtol=1e-9, atol=1e-9)
+
+
+def test_forward_only_runs_open_no_scope(monkeypatch):
+    """Only plans with conv gradients share work: a forward pass keeps no columns alive."""
+    opened = []
+    import minigrad.executor as executor
+    real = executor.run_scope
+
+    def counting():
+        opened.append(1)
+        return real()
+
+    monkeypatch.setattr(executor, "run_scope", counting)
+    rng = np.random.default_rng(3)
+    g = mg.Graph()
+    with g:
+        x = mg.placeholder("x", (None, 8, 5, 5), "float64")
+        w = mg.parameter("w", rng.standard_normal((2, 8, 3, 3)))
+        y = mg.conv2d(x, w)
+        gw = mg.grad(y.sum(), w)
+    X = rng.standard_normal((1, 8, 5, 5))
+    g.run(y, {x: X})
+    assert opened == []
+    g.run(gw, {x: X})
+    assert opened == [1]

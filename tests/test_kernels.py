@@ -628,3 +628,48 @@ def test_cross_entropy_grad_from_logits_matches_reference(dtype):
 def test_softmax_cross_entropy_names_the_bad_label():
     with pytest.raises(ValueError, match=r"label 5 is outside \[0, 3\)"):
         K.softmax_cross_entropy(np.zeros((2, 3), np.float32), np.array([0, 5]))
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 7, 9), (2, 3, 13, 13), (1, 1, 2, 2), (4, 7, 10, 6)])
+def test_max_pool_2x2_parallel_chunks_match_one_thread(shape, monkeypatch):
+    """The parallel 2x2 kernels split the window rows into chunks that start mid-plane;
+    forcing them on small inputs (odd sizes, ties, NaN) must give the same bits."""
+    pool = importlib.import_module("minigrad.kernels.pool")
+    rng = np.random.default_rng(11)
+    x = np.round(rng.standard_normal(shape), 1).astype(np.float32)  # rounding makes ties
+    x.flat[::17] = np.nan
+    args = ((2, 2), (2, 2), (0, 0))
+    y1 = K.max_pool2d_forward(x, *args)
+    gy = rng.standard_normal(y1.shape).astype(np.float32)
+    g1 = K.max_pool2d_backward(gy, x, y1, *args)
+    monkeypatch.setattr(pool, "_PARALLEL_MIN", 0)
+    y2 = K.max_pool2d_forward(x, *args)
+    g2 = K.max_pool2d_backward(gy, x, y2, *args)
+    assert y1.tobytes() == y2.tobytes() and g1.tobytes() == g2.tobytes()
+    np.testing.assert_array_equal(g1, K.max_pool2d_backward_reference(gy, x, y1, *args))
+
+
+def test_winograd_tile_planes_are_not_4k_apart():
+    from minigrad.kernels.winograd import _tile_buffer
+    for rows, tiles, dtype in [(32, 3136, np.float32), (64, 1024, np.float32), (8, 512, np.float64)]:
+        flat, planes = _tile_buffer(rows, tiles, dtype)
+        starts = [planes[k].__array_interface__["data"][0] % 4096 for k in range(16)]
+        assert len(set(starts)) == 16
+        assert planes.shape == (16, rows, tiles) and planes[3].flags.c_contiguous
+
+
+def test_winograd_float32_with_many_channels():
+    """Rounding grows with the channel count: 64 channels, float32, still within the
+    tolerance of the other paths (relative to the output's size)."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((4, 64, 11, 11)).astype(np.float32)
+    w = (rng.standard_normal((16, 64, 3, 3)) / 24).astype(np.float32)
+    args = ((1, 1), (1, 1), (1, 1))
+    assert K.conv2d_path(x.shape, w.shape, *args) == "winograd"
+    y = K.conv2d_forward(x, w, None, *args)
+    ref = K.conv2d_forward_reference(x.astype(np.float64), w.astype(np.float64), None, *args)
+    assert np.abs(y - ref).max() <= 1e-5 * np.abs(ref).max()
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
+    gw_ref = K.conv2d_grad_weight_reference(gy.astype(np.float64), x.astype(np.float64), w.shape, *args)
+    assert np.abs(gw - gw_ref).max() <= 1e-5 * np.abs(gw_ref).max()

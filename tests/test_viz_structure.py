@@ -179,17 +179,38 @@ def _second_order_graph():
 
 def test_each_grad_call_is_its_own_backward_pass():
     """Two mg.grad calls (here a gradient of a gradient) are two passes, scoped grad and
-    grad_1, drawn as two clusters; the derivative of the first pass's nodes sits
-    inside the second, labelled as such."""
+    grad_2, drawn as two clusters; the derivative of the first pass's nodes sits
+    inside the second, labelled as such; so in the backward view and collapsed."""
     g, x, v, gx, hv = _second_order_graph()
-    assert gx.name.startswith("grad/") and hv.name.startswith("grad_1/")
+    assert gx.name.startswith("grad/") and hv.name.startswith("grad_2/")
     scopes = {n.scope.split("/")[0] for n in g.nodes if n.is_gradient}
-    assert scopes == {"grad", "grad_1"}
-    assert any(n.scope.startswith("grad_1/grad") for n in g.nodes)
-    src = viz.to_dot(g, show="both").source
-    assert "label=\"backward pass\"" in src and "label=\"backward pass 2\"" in src
-    assert "label=\"backward of backward pass\"" in src
+    assert scopes == {"grad", "grad_2"}
+    assert any(n.scope.startswith("grad_2/grad") for n in g.nodes)
+    for show in ("both", "backward"):
+        src = viz.to_dot(g, show=show).source
+        assert "label=\"backward pass\"" in src and "label=\"backward pass 2\"" in src, show
+        assert "label=\"backward of backward pass\"" in src, show
     collapsed = _node_lines(viz.to_dot(g, collapse=True, show="both"))
-    assert {"layer_grad_layer", "layer_grad_1_layer"} <= set(collapsed)
+    assert {"layer_grad_layer", "layer_grad_2_layer", "layer_grad_2_grad"} <= set(collapsed)
+    assert "backward of backward pass" in collapsed["layer_grad_2_grad"]
+    assert "top level (backward pass 2)" in " ".join(collapsed.values())
     hv_value = g.run(hv, {x: np.ones(3), v: np.ones(3)})
     assert np.all(np.isfinite(hv_value))
+
+
+def test_one_backward_pass_needs_no_pass_box_in_the_backward_view():
+    g, loss, feed, params, grads = mlp()
+    src = viz.to_dot(g, show="backward").source
+    assert "label=\"backward pass" not in src and '"dense1 (backward)"' in src
+
+
+def test_backward_pass_scopes_with_grad_output_and_cache():
+    g = mg.Graph()
+    with g:
+        x = mg.placeholder("x", (2,), "float64")
+        y = (x * x).sum()
+        first = mg.grad(y, x)
+        again = mg.grad(y, x)                               # cached: no new pass
+        seeded = mg.grad(y, x, grad_output=np.array(2.0))   # a new pass
+    assert again is first or again.name == first.name
+    assert first.name.startswith("grad/") and seeded.name.startswith("grad_2/")

@@ -107,8 +107,9 @@ for (r, c), v in np.ndenumerate(img[0, 0]):
 savefig(fig, "im2col.png", "windows unrolled into rows; the convolution becomes one matrix product")
 say("""
     The price of im2col is memory: every pixel is copied into up to 9 rows. minigrad's
-    kernel (minigrad/kernels/conv.py) uses im2col when there are several input channels
-    and direct loops for a single channel, where the matrix would be too thin to pay off.
+    kernel (minigrad/kernels/conv.py) uses im2col for most shapes, Winograd's
+    method for 3x3 kernels over 8 or more channels (fewer multiplies; tutorial 10),
+    and plain loops only when the column matrix would not fit in memory.
 """)
 
 # %% [markdown]

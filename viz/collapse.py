@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import style
-from .scene import SceneNode, backward_pass, mark_node
+from .scene import SceneNode, backward_pass, cluster_label, mark_node
 from .summary import number
 
 MAX_NODES_WITH_READS = 30
@@ -87,8 +87,14 @@ def collapse_scene(scene, which, show) -> None:
 
 def _layer_box(key, group, members, scene, show, consumers) -> SceneNode:
     nodes = [m.node for m in members]
-    backward = backward_pass(group[0]) is not None
-    title = (group[-1] + " (backward)" if len(group) > 1 else "top level (backward)") if backward else group[0]
+    k = backward_pass(group[0])
+    backward = k is not None
+    if not backward:
+        title = group[0]
+    elif len(group) > 1:
+        title = cluster_label(group, "both")  # "dense1 (backward)", "backward of backward pass"
+    else:
+        title = "top level (backward)" if k == 1 else f"top level (backward pass {k})"
     ops = list(dict.fromkeys(n.op.name for n in nodes if n.op.name not in ("parameter", "placeholder", "constant")))
     lines = [f"{len(nodes)} nodes: " + ", ".join(ops[:4]) + (", ..." if len(ops) > 4 else "")]
     params = [n for n in nodes if n.op.name == "parameter"]
@@ -107,7 +113,7 @@ def _layer_box(key, group, members, scene, show, consumers) -> SceneNode:
     if backward:
         look = style.Look(look.fill, look.border, penwidth=1.8, rounded=False, legend=look.legend)
     box = SceneNode(key, title, lines, "gradient" if backward else "layer", look,
-                    (group[0],) if backward and show == "both" and (group[0],) in scene.clusters else (),
+                    (group[0],) if backward and (group[0],) in scene.clusters else (),
                     f"{title}: {len(nodes)} nodes" if scene.tooltips else "", None, nodes)
     if seconds:
         box.seconds = seconds

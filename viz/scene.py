@@ -157,18 +157,22 @@ def build_scene(obj, *, show=None, values=None, feed=None, collapse=False, rankd
                   title=title if title is not None else "")
     outputs = _outputs(drawn, src.targets)
     totals = _total_names(grads, clusters)
+    # The backward view of a single backward pass needs no box around the whole pass;
+    # with several passes (two losses, a gradient of a gradient) each keeps its box.
+    passes = {n.scope.split("/")[0] for n in drawn if n.is_gradient and n.scope}
+    strip_pass = show == "backward" and passes == {"grad"}
     for node in drawn:
-        scene.nodes[scene.key_of(node)] = _scene_node(node, show, clusters, vals, grads, totals,
-                                                      node in outputs, tooltips)
+        scene.nodes[scene.key_of(node)] = _scene_node(node, strip_pass, clusters, vals, grads, totals,
+                                                      node in outputs, tooltips, show)
     for node in ghosts:
-        sn = _scene_node(node, show, False, vals, grads, totals, False, tooltips)
+        sn = _scene_node(node, strip_pass, False, vals, grads, totals, False, tooltips, show)
         sn.kind, sn.look, sn.cluster = "ghost", style.KINDS["ghost"], ()
         scene.nodes[scene.key_of(node)] = sn
     if clusters:
         for sn in scene.nodes.values():
             for depth in range(1, len(sn.cluster) + 1):
                 path = sn.cluster[:depth]
-                scene.clusters.setdefault(path, _cluster_label(path, show))
+                scene.clusters.setdefault(path, cluster_label(path, show))
     _add_edges(scene, drawn, grads, ties and show == "both")
 
     if gradient_flow:
@@ -231,10 +235,10 @@ def _total_names(grads, clusters) -> dict:
     return names
 
 
-def _scene_node(node, show, clusters, vals, grads, totals, is_output, tooltips) -> SceneNode:
+def _scene_node(node, strip_pass, clusters, vals, grads, totals, is_output, tooltips, show) -> SceneNode:
     kind = kind_of(node)
     cluster = tuple(node.scope.split("/")) if (clusters and node.scope) else ()
-    if show == "backward" and cluster[:1] == ("grad",):
+    if strip_pass and cluster[:1] == ("grad",):
         cluster = cluster[1:]
     short = _short(node, bool(cluster) or (show == "backward" and node.is_gradient and clusters))
     lines = []
@@ -270,22 +274,23 @@ def _scene_node(node, show, clusters, vals, grads, totals, is_output, tooltips) 
 
 
 def backward_pass(scope_name: str):
-    """1 for "grad" (the first backward pass built on a graph), k + 1 for "grad_k",
-    None for any other scope (see ``Graph.backward_pass_scope``)."""
+    """1 for "grad" (the first backward pass built on a graph), k for "grad_k", None
+    for any other scope (see ``Graph.backward_pass_scope``)."""
     match = re.fullmatch(r"grad(?:_(\d+))?", scope_name)
     if match is None:
         return None
-    return 1 if match.group(1) is None else int(match.group(1)) + 1
+    return 1 if match.group(1) is None else int(match.group(1))
 
 
-def _cluster_label(path, show) -> str:
+def cluster_label(path, show) -> str:
+    """The label of the name-scope box ``path`` (a tuple of scope names)."""
     k = backward_pass(path[0])
     if k is None:
         return path[-1] + " (backward)" if show == "backward" else path[-1]
     if len(path) == 1:
         return "backward pass" if k == 1 else f"backward pass {k}"
     if backward_pass(path[-1]) is not None:  # a gradient of a gradient
-        return f"backward of {_cluster_label(path[-1:], show)}"
+        return f"backward of {cluster_label(path[-1:], show)}"
     return path[-1] + " (backward)"
 
 

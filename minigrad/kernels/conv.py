@@ -4,7 +4,7 @@ Shapes: ``x`` (N, C, H, W), weights ``w`` (Cout, C, KH, KW), optional bias (Cout
 output ``y`` (N, Cout, OH, OW) with ``OH = (H + 2*ph - dh*(KH-1) - 1) // sh + 1``.
 ``stride``, ``padding`` and ``dilation`` are ``(h, w)`` pairs of ints.
 
-Two ways to compute the same sums, chosen per shape by :func:`conv2d_path`:
+Three ways to compute the same sums, chosen per shape by :func:`conv2d_path`:
 
 ``"im2col"`` -- copy every receptive field into a column of a matrix ("image to
   columns"), then one big matrix product does all the multiply-adds in BLAS, which is
@@ -29,10 +29,10 @@ Two ways to compute the same sums, chosen per shape by :func:`conv2d_path`:
   im2col and smaller intermediate matrices.  It pays off once there are enough input
   channels for its 16 GEMMs to dominate its transforms (see :func:`conv2d_path`).
 
-``"direct"`` -- plain nested loops over (image, out channel, kernel offset, pixel).
-  With a single input channel the column matrix has only KH*KW rows, the GEMMs are
-  thin and memory-bound, and building the columns costs more than it saves; the
-  direct loops win there (measured, see ``benchmarks/bench_kernels.py``).
+``"direct"`` -- plain nested loops over (image, out channel, kernel offset, pixel),
+  the plainest statement of what a conv is.  They need no column matrix, so they
+  run when that matrix would be too big to hold; everywhere else im2col measured
+  faster, a single input channel included.
 
 Determinism: every parallel loop (``prange``) runs over *independent outputs* (one
 image, or one weight entry), and each output sums its terms in a fixed order, so the
@@ -93,9 +93,9 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
       save (3x32x32 -> 32: 13.4 vs 4.4 ms), so im2col keeps those.
     * im2col + BLAS everywhere else, one input channel included (64x1x28x28 -> 6
       5x5: forward 331 vs 459 us, grad_weight 557 vs 1590 us against the direct loops).
-    * The direct loops when the column matrix (or Winograd's tile matrices) would be
-      too big to hold (over ``_MAX_COLUMN_BYTES``); they are also the plainest
-      statement of what a conv is.
+    * The direct loops when the column matrix would be too big to hold (over
+      ``_MAX_COLUMN_BYTES``).  (Winograd's tile matrices have the same limit; when
+      only they would be too big, im2col runs.)
     """
     n, c, h, w = x_shape
     cout, cin, kh, kw = w_shape
@@ -393,8 +393,10 @@ def _as(a, dtype):
     """``a`` as a C-contiguous array of ``dtype``: ``a`` itself when it already is one,
     else a copy made once per run (``reuse.py``), so that the kernels of one run see
     one array (a broadcast gradient, for instance, is needed by both gradients)."""
-    if a.dtype == dtype and a.flags.c_contiguous:
+    if isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous:
         return a
+    if not isinstance(a, np.ndarray):  # a list, a scalar...: nothing to remember it by
+        return np.ascontiguousarray(a, dtype=dtype)
     return reuse.remember("contiguous", (a,), np.dtype(dtype).str,
                           lambda: np.ascontiguousarray(a, dtype=dtype))
 
@@ -409,7 +411,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation):
     bias = _as(b, dtype) if has_bias else np.zeros(cout, dtype)
     path = conv2d_path(x.shape, w.shape, stride, padding, dilation)
     if path == "winograd":
-        return winograd.winograd_forward(x, w, b if b is None else bias, padding)
+        return winograd.winograd_forward(x, w, bias if has_bias else None, padding)
     if path == "direct":
         return _direct_forward(x, w, bias, has_bias, sh, sw, ph, pw, dh, dw, oh, ow)
     col = _columns(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)

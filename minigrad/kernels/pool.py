@@ -106,15 +106,15 @@ def _max_backward(gy, x, y, kh, kw, sh, sw, ph, pw):
     return gx
 
 
-# The common case -- 2x2 window, stride 2, no padding -- gets its own kernels.  Four
-# things make them several times faster than the general loops above:
+# The common case -- 2x2 window, stride 2, no padding -- gets its own kernels, several
+# times faster than the general loops above.  How:
 #
-# * **Outputs allocated by NumPy, passed in.**  An array created *inside* a Numba
-#   function comes from Numba's allocator, which here got fresh pages from the OS on
-#   every call: for a 7 MB gradient that is ~70 page faults, each zero-filling memory,
-#   and it cost more than the pooling itself (measured 2-3x).  NumPy's allocator
-#   reuses freed memory, so the wrappers below create ``y``/``gx`` and the kernels
-#   only fill them.
+# * **Outputs allocated by NumPy, passed in.**  When this was written, an array created
+#   *inside* a Numba function got fresh pages from the OS on every call (for a 7 MB
+#   gradient ~70 page faults, each zero-filling memory: 2-3x the cost of the pooling),
+#   while NumPy's allocator reused freed memory.  Since the kernels switch on the
+#   malloc setting of ``minigrad/memory.py`` both allocate alike; the kernels below
+#   still only fill the arrays they are given.
 # * **Branch-free window logic.**  The winner of a window is chosen with comparisons
 #   and selects (``a if cond else b``) rather than ``if``/``break``, so LLVM can turn
 #   the loop over a row into SIMD code.  Indices are made unsigned (see ``_u``) for

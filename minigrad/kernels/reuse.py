@@ -10,9 +10,15 @@ and inside it :func:`remember` hands back what an earlier kernel computed from t
 very same array.
 
 Why this is safe: within one run no array is modified in place (every op returns a
-new array), and a scope keeps a reference to each array it has seen, so an ``id`` is
-never reused by another array while the scope lives.  Outside a scope (a kernel called
-directly, a test changing an array between calls) nothing is remembered.
+new array -- a rule for custom ops too, see ``ops/registry.py``), and a scope keeps a
+reference to each array it has seen, so an ``id`` is never reused by another array
+while the entry lives.  Outside a scope (a kernel called directly, a test changing an
+array between calls) nothing is remembered.
+
+Memory: an entry is dropped once it has been handed out ``uses`` times (two: the
+kernel that computed it and the one that reuses it), so it lives no longer than
+needed; the executor opens a scope only for plans that contain conv gradients (a
+forward-only run would only keep the columns alive for nothing).
 """
 
 from __future__ import annotations
@@ -34,16 +40,18 @@ def run_scope():
         _state.table = outer
 
 
-def remember(kind, arrays, params, compute):
+def remember(kind, arrays, params, compute, uses=2):
     """``compute()``, or the value it gave earlier in this run scope for the same
-    ``kind``, the same array objects and equal ``params``."""
+    ``kind``, the same array objects and equal ``params``; forgotten after ``uses``
+    requests."""
     table = getattr(_state, "table", None)
     if table is None:
         return compute()
     key = (kind, tuple(id(a) for a in arrays), params)
-    hit = table.get(key)
-    if hit is not None:
-        return hit[1]
-    value = compute()
-    table[key] = (arrays, value)  # holding the arrays keeps their ids unique
-    return value
+    entry = table.get(key)
+    if entry is None:
+        entry = table[key] = [arrays, compute(), uses]  # the arrays keep their ids unique
+    entry[2] -= 1
+    if entry[2] <= 0:
+        del table[key]
+    return entry[1]

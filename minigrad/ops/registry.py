@@ -38,7 +38,11 @@ class Op:
         raise NotImplementedError(f"op {self.name!r} has no shape rule")
 
     def forward(self, *arrays, **attrs):
-        """Compute the output array from input arrays."""
+        """Compute the output array from input arrays.
+
+        Return a new array (or a view); never modify an input in place: the same
+        array is read by other nodes of the run, and kernels may reuse work derived
+        from it within the run (``minigrad/kernels/reuse.py``)."""
         raise NotImplementedError(f"op {self.name!r} has no forward")
 
     def vjp(self, node, g):
