@@ -99,8 +99,8 @@ class Plan:
         self._compiled = namespace["plan"]
         self._functions = tuple(fn for _, _, fn, _ in self.steps)
         self._checked_shapes = set()
-        # kernels that can share work within a run (see minigrad/kernels/reuse.py)
-        self.shares_kernel_work = any(n.op.name.startswith("conv2d_grad") for n in self.order)
+        # ops whose kernels reuse each other's work within a run (kernels/reuse.py)
+        self.shares_kernel_work = any(n.op.shares_kernel_work for n in self.order)
 
     # -- the compiled fast path ------------------------------------------------
     def _generate_source(self) -> str:

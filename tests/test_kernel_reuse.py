@@ -4,6 +4,8 @@ and without it."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 import minigrad as mg
@@ -80,20 +82,12 @@ def test_training_step_same_with_and_without_reuse(monkeypatch):
     assert len(asked) == 2 * len(computed)
     assert sorted(computed) == ["contiguous", "gradient columns", "im2col", "winograd input",
                                 "winograd output gradient"]
-    monkeypatch.setattr(reuse, "run_scope", _no_scope)
+    monkeypatch.setattr(reuse, "run_scope", contextlib.nullcontext)
     import minigrad.executor as executor
-    monkeypatch.setattr(executor, "run_scope", _no_scope)
+    monkeypatch.setattr(executor, "run_scope", contextlib.nullcontext)
     without = g.run(grads, feed)
     for a, b in zip(with_reuse, without):
         np.testing.assert_array_equal(a, b)
-
-
-class _no_scope:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def test_entries_are_forgotten_after_their_uses():

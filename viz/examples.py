@@ -18,16 +18,24 @@ import minigrad as mg
 import viz
 
 
-def scalar_expression(out, renderer):
-    """y = relu(a*x + b) * a: forward and backward with every value and gradient."""
+def scalar_graph():
+    """y = relu(a * x + b) * a with a = 2, b = -3, x = 4 (y = 10); returns
+    ``(graph, y, feed, [a, b])``.  Exact small numbers, so drawings print the same
+    everywhere (the golden DOT tests draw this graph too)."""
     g = mg.Graph("scalar")
     with g:
         a = mg.parameter("a", np.float32(2.0))
         b = mg.parameter("b", np.float32(-3.0))
         x = mg.placeholder("x", ())
         y = mg.relu(a * x + b) * a
-        mg.grad(y, [a, b])
-    feed = {x: np.float32(4.0)}
+    return g, y, {x: np.float32(4.0)}, [a, b]
+
+
+def scalar_expression(out, renderer):
+    """y = relu(a*x + b) * a: forward and backward with every value and gradient."""
+    g, y, feed, params = scalar_graph()
+    with g:
+        mg.grad(y, params)
     viz.render(g, os.path.join(out, "scalar.png"), renderer, show="both", feed=feed,
                title="y = relu(a*x + b) * a, forward and backward")
     steps = viz.step_through(y, feed, os.path.join(out, "steps"), renderer=renderer)

@@ -92,16 +92,21 @@ def standardize(x, axis=0):
     global mean. A constant feature has std 0; its std is reported as 1 so it
     becomes all zeros instead of NaN.
     """
+    x, (mean, std) = _statistics(x, axis, np.mean, np.std)
+    std = np.where(std > 0, std, np.ones_like(std))
+    return (x - mean) / std, mean, std
+
+
+def _statistics(x, axis, *reductions):
+    """``x`` as a float array and each reduction of it along ``axis`` (keepdims); a
+    ValueError for an empty ``x`` or a bad axis instead of NumPy's."""
     x = _float(as_array(x, "x"))
     if x.size == 0:
         raise ValueError(f"x must not be empty, got shape {x.shape}")
     try:
-        mean = x.mean(axis=axis, keepdims=True)
-        std = x.std(axis=axis, keepdims=True)
+        return x, [f(x, axis=axis, keepdims=True) for f in reductions]
     except (np.exceptions.AxisError, TypeError) as exc:
         raise ValueError(f"axis={axis!r} is not valid for x of shape {x.shape}: {exc}") from None
-    std = np.where(std > 0, std, np.ones_like(std))
-    return (x - mean) / std, mean, std
 
 
 def min_max_scale(x, feature_range=(0.0, 1.0), axis=0):
@@ -111,19 +116,12 @@ def min_max_scale(x, feature_range=(0.0, 1.0), axis=0):
     mapping can be applied to other data. A constant feature maps to the lower end
     of the range instead of dividing by zero.
     """
-    x = _float(as_array(x, "x"))
-    if x.size == 0:
-        raise ValueError(f"x must not be empty, got shape {x.shape}")
     if not isinstance(feature_range, (tuple, list)) or len(feature_range) != 2:
         raise TypeError(f"feature_range must be a (low, high) pair, got {feature_range!r}")
     low, high = float(feature_range[0]), float(feature_range[1])
     if not low < high:
         raise ValueError(f"feature_range must have low < high, got {feature_range}")
-    try:
-        x_min = x.min(axis=axis, keepdims=True)
-        x_max = x.max(axis=axis, keepdims=True)
-    except (np.exceptions.AxisError, TypeError) as exc:
-        raise ValueError(f"axis={axis!r} is not valid for x of shape {x.shape}: {exc}") from None
+    x, (x_min, x_max) = _statistics(x, axis, np.min, np.max)
     span = np.where(x_max > x_min, x_max - x_min, np.ones_like(x_max))
     scaled = (x - x_min) / span * (high - low) + low
     return scaled.astype(x.dtype, copy=False), x_min, x_max

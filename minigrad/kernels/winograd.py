@@ -341,6 +341,7 @@ def winograd_grad_input(gy, w, x_shape, padding):
 
 def winograd_grad_weight(gy, x, padding):
     """dL/dw: dU = dM @ V^T per tile position, then dW = G^T dU G."""
-    dm = _transformed_output_grad(gy, *_geometry(x.shape, padding)[8:])
+    n, c, h, wd, ph, pw, oh, ow, th, tw = _geometry(x.shape, padding)
+    dm = _transformed_output_grad(gy, th, tw)
     du = np.matmul(dm, _transformed_input(x, padding).transpose(0, 2, 1))  # (16, Cout, C)
     return _filter_gradient(du)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import minigrad as mg
 
 from .layer import Layer
+from .registry import by_name
 
 
 def linear(x):
@@ -38,10 +39,7 @@ def get(activation):
         return linear
     if callable(activation):
         return activation
-    if isinstance(activation, str) and activation in _BY_NAME:
-        return _BY_NAME[activation]
-    raise ValueError(f"unknown activation {activation!r}; use one of {sorted(_BY_NAME)} "
-                     "or a function tensor -> tensor")
+    return by_name(_BY_NAME, activation, "activation", "a function tensor -> tensor")
 
 
 def name_of(activation) -> str:

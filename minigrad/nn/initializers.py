@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .registry import by_name
+
 
 def fans(shape) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight array.
@@ -92,7 +94,4 @@ def get(init):
     """An initializer from its name ("he_uniform", ...) or a callable ``f(shape, rng)``."""
     if callable(init):
         return init
-    if isinstance(init, str) and init in _BY_NAME:
-        return _BY_NAME[init]
-    raise ValueError(f"unknown initializer {init!r}; use one of {sorted(_BY_NAME)} "
-                     "or a function f(shape, rng) -> array")
+    return by_name(_BY_NAME, init, "initializer", "a function f(shape, rng) -> array")

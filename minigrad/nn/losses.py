@@ -26,6 +26,7 @@ import numpy as np
 
 import minigrad as mg
 from .. import metrics
+from .registry import by_name
 
 _EPS = 1e-7
 
@@ -290,6 +291,4 @@ def get(loss) -> Loss:
         return loss
     if isinstance(loss, type) and issubclass(loss, Loss):
         return loss()
-    if isinstance(loss, str) and loss in _BY_NAME:
-        return _BY_NAME[loss]()
-    raise ValueError(f"unknown loss {loss!r}; use one of {sorted(_BY_NAME)} or a Loss instance")
+    return by_name(_BY_NAME, loss, "loss", "a Loss instance")()

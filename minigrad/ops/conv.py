@@ -85,6 +85,7 @@ class Conv2d(Op):
 class Conv2dGradInput(Op):
     """dL/dx of a conv2d: ``g`` convolved back through ``w``; ``x`` gives only its shape."""
     name = "conv2d_grad_input"
+    shares_kernel_work = True  # with the weight gradient: g's rearranged layout
     rule = "linear in both inputs: its gradients are conv2d and conv2d_grad_weight"
 
     def infer(self, g, w, x, *, stride, padding, dilation):
@@ -107,6 +108,7 @@ class Conv2dGradInput(Op):
 class Conv2dGradWeight(Op):
     """dL/dw of a conv2d: the input correlated with ``g``; ``w`` gives only its shape."""
     name = "conv2d_grad_weight"
+    shares_kernel_work = True  # with the forward conv: x's rearranged layout
     rule = "linear in both inputs: its gradients are conv2d and conv2d_grad_input"
 
     def infer(self, g, x, w, *, stride, padding, dilation):

@@ -32,6 +32,7 @@ class Op:
     name: str = ""
     rule: str = ""          # the VJP in words, e.g. "dL/da = dL/dout * b"
     differentiable = True   # False for ops whose output has no gradient (comparisons, ...)
+    shares_kernel_work = False  # True: a run containing it opens a kernels.reuse scope
 
     def infer(self, *inputs, **attrs):
         """Return ``(shape, dtype)`` of the output, or raise ShapeError/DTypeError."""

@@ -7,17 +7,12 @@ same on every machine and the golden DOT files stay stable.
 import numpy as np
 
 import minigrad as mg
+from viz.examples import scalar_graph
 
 
 def scalar_expression():
-    """y = relu(a * x + b) * a with a = 2, b = -3, x = 4 (y = 10)."""
-    g = mg.Graph("scalar")
-    with g:
-        a = mg.parameter("a", np.float32(2.0))
-        b = mg.parameter("b", np.float32(-3.0))
-        x = mg.placeholder("x", ())
-        y = mg.relu(a * x + b) * a
-    return g, y, {x: np.float32(4.0)}, [a, b]
+    """y = relu(a * x + b) * a with a = 2, b = -3, x = 4 (y = 10): viz's own example."""
+    return scalar_graph()
 
 
 def mlp(grad=True):
