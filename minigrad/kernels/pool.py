@@ -160,6 +160,22 @@ def _max_2x2_rows(x, y, h, w, oh, ow, lo, hi):
 
 
 @jit
+def _max_2x2_grad_row_with_nans(x, y, gy, gx, w, ow, top, out):
+    """One row of windows of :func:`_max_2x2_grad_rows` when some window is NaN: the
+    same rule, with the first NaN candidate of a NaN window as its winner.  Rare, so
+    written for clarity, window by window."""
+    for j in range(ow):
+        k = top + 2 * j
+        m, g = y[out + j], gy[out + j]
+        taken = False
+        for pixel in (k, k + 1, k + w, k + w + 1):
+            v = x[pixel]
+            wins = not taken and (v == m or (m != m and v != v))
+            gx[pixel] = g if wins else 0
+            taken = taken or wins
+
+
+@jit
 def _max_2x2_grad_rows(x, y, gy, gx, h, w, oh, ow, lo, hi):
     """Backward of window rows ``lo..hi`` (flat arrays, as above): of the four
     candidates of a window, in row-major order, the first equal to the max takes the
@@ -167,13 +183,15 @@ def _max_2x2_grad_rows(x, y, gy, gx, h, w, oh, ow, lo, hi):
     inside a window is written exactly once; a last odd row or column (in no window)
     gets 0.
 
-    Two passes per row of windows, each a simple loop LLVM can vectorise: first the
-    winner of every window as a code 0-3 (4: none matched, as when ``y`` was not
-    computed from ``x``), then the two input rows written left to right, each pixel
-    getting its window's gradient if it is the winner.  (One pass writing the four
-    pixels of each window was 1.4x slower: four scattered stores per window.)"""
-    code = np.empty(ow, dtype=np.int8)
-    grad = np.empty(ow, dtype=gy.dtype)
+    One pass per *input* row, each a loop over the windows that writes that row's two
+    pixels of every window (a pair of neighbouring stores, which LLVM vectorises as it
+    does the forward's pairs of loads).  The second pass re-reads the top row to know
+    whether a top pixel already won.  NaN windows (checked per row first, a cheap
+    vectorised test) go to a plain loop, so the common rows need no NaN logic.
+    Measured (64x6x24x24): 53 us, against 120 us for a pass computing winner codes
+    first, 82 us with the NaN logic inline, 220 us writing all four pixels of a window
+    in one loop."""
+    zero = gy.dtype.type(0)
     p, i = divmod(lo, oh)
     for q in range(lo, hi):
         top = p * h * w + 2 * i * w  # first input pixel of this row of windows
@@ -182,30 +200,33 @@ def _max_2x2_grad_rows(x, y, gy, gx, h, w, oh, ow, lo, hi):
         i += 1
         if i == oh:
             p, i = p + 1, 0
+        nans = 0
         for j in range(ow):
-            k = top + 2 * j
-            m = y[_u(out + j)]
-            a0, a1, b0, b1 = x[_u(k)], x[_u(k + 1)], x[_u(k + w)], x[_u(k + w + 1)]
-            nan = m != m  # a NaN window: the first NaN candidate wins
-            c = 4
-            c = 3 if (b1 == m) | (nan & (b1 != b1)) else c
-            c = 2 if (b0 == m) | (nan & (b0 != b0)) else c
-            c = 1 if (a1 == m) | (nan & (a1 != a1)) else c
-            c = 0 if (a0 == m) | (nan & (a0 != a0)) else c
-            code[_u(j)] = c
-            grad[_u(j)] = gy[_u(out + j)]
-        for s in range(2 * ow):
-            j = _u(s >> 1)
-            odd = s & 1
-            c, g = code[j], grad[j]
-            gx[_u(top + s)] = g if c == odd else 0
-            gx[_u(top + w + s)] = g if c == 2 + odd else 0
+            nans += y[_u(out + j)] != y[_u(out + j)]
+        if nans:
+            _max_2x2_grad_row_with_nans(x, y, gy, gx, w, ow, top, out)
+        else:
+            for j in range(ow):  # the top row of the windows: pixels a0 a1
+                k = top + 2 * j
+                m, g = y[_u(out + j)], gy[_u(out + j)]
+                w0 = x[_u(k)] == m
+                w1 = (x[_u(k + 1)] == m) & ~w0
+                gx[_u(k)] = g if w0 else zero
+                gx[_u(k + 1)] = g if w1 else zero
+            for j in range(ow):  # the bottom row: pixels b0 b1, if neither a0 nor a1 won
+                k = top + 2 * j
+                m, g = y[_u(out + j)], gy[_u(out + j)]
+                above = (x[_u(k)] == m) | (x[_u(k + 1)] == m)
+                w2 = (x[_u(k + w)] == m) & ~above
+                w3 = (x[_u(k + w + 1)] == m) & ~above & ~w2
+                gx[_u(k + w)] = g if w2 else zero
+                gx[_u(k + w + 1)] = g if w3 else zero
         if 2 * ow < w:
-            gx[_u(top + w - 1)] = 0
-            gx[_u(top + 2 * w - 1)] = 0
+            gx[top + w - 1] = 0
+            gx[top + 2 * w - 1] = 0
         if last_row and 2 * oh < h:
             for s in range(w):
-                gx[_u(top + 2 * w + s)] = 0
+                gx[top + 2 * w + s] = 0
 
 
 _PARALLEL_MIN = 1 << 19  # input elements; below this one thread is faster
