@@ -4,6 +4,8 @@ A ``Plan`` is built once per set of fetches: the nodes they need in topological 
 each op's prepared function, and the whole pass compiled to plain Python source, one
 line per node (``print(g.compile(loss).source)`` to read it). Running the plan is
 then just calling that function: no graph walking, no dispatch, no dict lookups.
+Some pairs of nodes run there as one kernel call (a relu fused into the conv before
+it, ...: ``fusion.py``); the graph itself is never changed.
 
 The interpreting loop (``Plan.interpret``) does the same work node by node; it is
 used for traces, NaN checks, the step-through pictures, and to name the node when
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import fusion
 from .errors import FeedError, GraphError, MinigradError, NumericsError, OpError, ShapeError
 from .kernels.reuse import run_scope
 from .memory import keep_freed_memory
@@ -93,11 +96,13 @@ class Plan:
         leaves = set(self.leaves)
         self.steps = [(self.slot[n], n, n.op.prepare(n), tuple(self.slot[i] for i in n.inputs))
                       for n in self.order if n not in leaves]
+        # the compiled pass runs some pairs of nodes as one kernel (fusion.py)
+        self.compiled_steps = fusion.fuse(self.steps, {self.slot[f] for f in self.fetches})
         self.source = self._generate_source()
         namespace = {}
         exec(compile(self.source, f"<plan of {graph.name}>", "exec"), namespace)
         self._compiled = namespace["plan"]
-        self._functions = tuple(fn for _, _, fn, _ in self.steps)
+        self._functions = tuple(fn for _, _, fn, _, _ in self.compiled_steps)
         self._checked_shapes = set()
         # ops whose kernels reuse each other's work within a run (kernels/reuse.py)
         self.shares_kernel_work = any(n.op.shares_kernel_work for n in self.order)
@@ -110,15 +115,18 @@ class Plan:
         rest of the pass still needs.
         """
         last_use = {}
-        for pos, (_, _, _, args) in enumerate(self.steps):
+        for pos, (_, _, _, args, _) in enumerate(self.compiled_steps):
             for a in args:
                 last_use[a] = pos
         fetched = {self.slot[f] for f in self.fetches}
         leaf_args = ", ".join(f"v{self.slot[n]}" for n in self.leaves)
         lines = [f"def plan({leaf_args}{', ' if leaf_args else ''}f):"]
-        for pos, (slot, node, _, args) in enumerate(self.steps):
+        for pos, (slot, node, _, args, fused_from) in enumerate(self.compiled_steps):
             call = f"f[{pos}]({', '.join(f'v{a}' for a in args)})"
-            lines.append(f"    v{slot} = {call}  # {node.name} ({node.op.name})")
+            what = node.op.name
+            if fused_from is not None:
+                what = f"{fused_from.op.name} {fused_from.name!r} + {what}, fused"
+            lines.append(f"    v{slot} = {call}  # {node.name} ({what})")
             dead = [a for a in dict.fromkeys(args) if last_use.get(a) == pos and a not in fetched]
             if dead:
                 lines.append("    del " + ", ".join(f"v{a}" for a in dead))

@@ -158,7 +158,8 @@ say("""
     [1, 1, 1, 0] (relu's mask: the one negative entry of z gets no gradient), and ends
     in dL/dW (a matmul with x transposed) and dL/db (a sum_to over the batch). Every
     forward node now also shows its "grad", and the pale lines show where the backward
-    pass reads a forward value (relu_grad needs z, the matmul for dL/dW needs x).
+    pass reads a forward value (relu_grad needs relu's output: it is > 0 exactly
+    where z is; the matmul for dL/dW needs x).
 """)
 
 finish()

@@ -235,16 +235,19 @@ def _col2im(dcol, n, cin, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
 
 
 @jit
-def _columns_to_nchw(yt, bias, n, has_bias):
-    """(Cout, N*P) GEMM result -> (N, Cout, P) with the bias added on the way."""
+def _columns_to_nchw(yt, bias, n, has_bias, relu):
+    """(Cout, N*P) GEMM result -> (N, Cout, P) with the bias added on the way (and
+    relu applied, when a relu is fused into this conv)."""
     cout = yt.shape[0]
     p = yt.shape[1] // n
     y = np.empty((n, cout, p), dtype=yt.dtype)
+    zero = yt.dtype.type(0)
     for b in range(n):
         for o in range(cout):
-            add = bias[o] if has_bias else 0
+            add = bias[o] if has_bias else zero
             for q in range(p):
-                y[b, o, q] = yt[o, _nn(b * p + q)] + add
+                v = yt[o, _nn(b * p + q)] + add
+                y[b, o, q] = v if not (relu and v <= 0) else zero  # NaN stays NaN
     return y
 
 
@@ -401,8 +404,12 @@ def _as(a, dtype):
                           lambda: np.ascontiguousarray(a, dtype=dtype))
 
 
-def conv2d_forward(x, w, b, stride, padding, dilation):
-    """y = conv2d(x, w) + b, NCHW; ``b`` may be None.  Output dtype = x's dtype."""
+def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
+    """y = conv2d(x, w) + b, NCHW; ``b`` may be None.  Output dtype = x's dtype.
+
+    ``relu=True`` returns ``max(y, 0)`` instead, applied as each output is written:
+    the executor fuses a relu that follows a conv into this call (executor_fusion.py),
+    which saves a whole pass over the output."""
     g = _geometry(x.shape, w.shape, stride, padding, dilation)
     n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
     dtype = x.dtype
@@ -411,12 +418,13 @@ def conv2d_forward(x, w, b, stride, padding, dilation):
     bias = _as(b, dtype) if has_bias else np.zeros(cout, dtype)
     path = conv2d_path(x.shape, w.shape, stride, padding, dilation)
     if path == "winograd":
-        return winograd.winograd_forward(x, w, bias if has_bias else None, padding)
+        return winograd.winograd_forward(x, w, bias if has_bias else None, padding, relu)
     if path == "direct":
-        return _direct_forward(x, w, bias, has_bias, sh, sw, ph, pw, dh, dw, oh, ow)
+        y = _direct_forward(x, w, bias, has_bias, sh, sw, ph, pw, dh, dw, oh, ow)
+        return np.maximum(y, 0, out=y) if relu else y
     col = _columns(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
     yt = w.reshape(cout, -1) @ col
-    return _columns_to_nchw(yt, bias, n, has_bias).reshape(n, cout, oh, ow)
+    return _columns_to_nchw(yt, bias, n, has_bias, relu).reshape(n, cout, oh, ow)
 
 
 def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):

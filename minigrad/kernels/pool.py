@@ -265,9 +265,15 @@ def max_pool2d_forward(x, kernel, stride, padding):
                         padding[0], padding[1], oh, ow)
 
 
-def max_pool2d_backward(gy, x, y, kernel, stride, padding):
-    """Gradient w.r.t. ``x``: each ``gy`` goes to the first ``x == y`` of its window."""
+def max_pool2d_backward(gy, x, y, kernel, stride, padding, relu=False):
+    """Gradient w.r.t. ``x``: each ``gy`` goes to the first ``x == y`` of its window.
+
+    ``relu=True`` when ``x`` is a relu's output and the relu's backward is fused in
+    (executor fusion): the gradient then reaches the relu's input only through
+    windows whose max is positive, so those with ``y <= 0`` pass nothing on."""
     _out_shape(x.shape, kernel, stride, padding)
+    if relu:
+        gy = np.where(y > 0, gy, 0)
     gy, x, y = (np.ascontiguousarray(a, dtype=x.dtype) for a in (gy, x, y))
     if _is_2x2(kernel, stride, padding):
         gx = np.empty_like(x)

@@ -148,14 +148,16 @@ def _input_transform(x, ph, pw, th, tw, v):
 
 
 @jit
-def _output_transform(m, cout, bias, has_bias, n, oh, ow, th, tw):
-    """y[b, o, 2ti:2ti+2, 2tj:2tj+2] = A^T M A (+ bias), clipped at the image edge."""
+def _output_transform(m, cout, bias, has_bias, relu, n, oh, ow, th, tw):
+    """y[b, o, 2ti:2ti+2, 2tj:2tj+2] = A^T M A (+ bias), clipped at the image edge;
+    ``max(y, 0)`` if ``relu`` (a relu fused into the conv)."""
     nt = n * th * tw
     y = np.empty((n, cout, oh, ow), dtype=m.dtype)
+    zero = m.dtype.type(0)
     for b in range(n):
         t0 = b * th * tw
         for o in range(cout):
-            add = bias[o] if has_bias else m.dtype.type(0)
+            add = bias[o] if has_bias else zero
             for ti in range(th):
                 for tj in range(tw):
                     q = o * nt + t0 + ti * tw + tj
@@ -167,14 +169,20 @@ def _output_transform(m, cout, bias, has_bias, n, oh, ow, th, tw):
                     # ... A: transform the two rows
                     y00, y01 = _at(p0, p1, p2, p3)
                     y10, y11 = _at(q0, q1, q2, q3)
+                    y00, y01, y10, y11 = y00 + add, y01 + add, y10 + add, y11 + add
+                    if relu:  # (not v <= 0: NaN stays NaN, as with np.maximum)
+                        y00 = y00 if not y00 <= 0 else zero
+                        y01 = y01 if not y01 <= 0 else zero
+                        y10 = y10 if not y10 <= 0 else zero
+                        y11 = y11 if not y11 <= 0 else zero
                     i, j = 2 * ti, 2 * tj
-                    y[b, o, i, j] = y00 + add
+                    y[b, o, i, j] = y00
                     if j + 1 < ow:
-                        y[b, o, i, j + 1] = y01 + add
+                        y[b, o, i, j + 1] = y01
                     if i + 1 < oh:
-                        y[b, o, i + 1, j] = y10 + add
+                        y[b, o, i + 1, j] = y10
                         if j + 1 < ow:
-                            y[b, o, i + 1, j + 1] = y11 + add
+                            y[b, o, i + 1, j + 1] = y11
     return y
 
 
@@ -318,8 +326,9 @@ def _transformed_output_grad(gy, th, tw):
     return reuse.remember("winograd output gradient", (gy,), (th, tw), compute)
 
 
-def winograd_forward(x, w, b, padding):
-    """y = conv2d(x, w) + b for 3x3 weights, stride 1: (N, C, H, W) -> (N, Cout, OH, OW)."""
+def winograd_forward(x, w, b, padding, relu=False):
+    """y = conv2d(x, w) + b for 3x3 weights, stride 1: (N, C, H, W) -> (N, Cout, OH, OW);
+    ``max(y, 0)`` if ``relu``."""
     n, c, h, wd, ph, pw, oh, ow, th, tw = _geometry(x.shape, padding)
     cout = w.shape[0]
     v = _transformed_input(x, padding)
@@ -327,7 +336,7 @@ def winograd_forward(x, w, b, padding):
     np.matmul(_filter_transform(w), v, out=m)  # 16 GEMMs: M[xi] = U[xi] @ V[xi]
     has_bias = b is not None
     bias = b if has_bias else np.zeros(1, x.dtype)  # (unused: Numba needs an array)
-    return _output_transform(flat, cout, bias, has_bias, n, oh, ow, th, tw)
+    return _output_transform(flat, cout, bias, has_bias, relu, n, oh, ow, th, tw)
 
 
 def winograd_grad_input(gy, w, x_shape, padding):

@@ -60,7 +60,11 @@ class Relu(_FloatUnary):
         return np.maximum(x, 0)
 
     def vjp(self, node, g):
-        return (relu_grad(g, node.inputs[0]),)
+        # relu's *output* tells where its input was positive (y > 0 exactly when
+        # x > 0), so the backward pass reads y, as PyTorch's does.  The input can then
+        # be dropped after the forward pass, and a conv2d feeding this relu can write
+        # relu(conv) directly (see executor_fusion.py).
+        return (relu_grad(g, node),)
 
 
 class ReluGrad(Op):
