@@ -309,6 +309,12 @@ def _conv2d_grads(draw, rng):
                 lambda g, x, w: kref.conv2d_grad_weight_reference(g, x, w.shape, **a), [0, 1])
 
 
+@spec("conv2d_grad_bias")
+def _conv2d_grad_bias(draw, rng):
+    shape = tuple(draw(st.integers(1, 4)) for _ in range(4))
+    return Case([array(rng, shape)], conv_ops.conv2d_grad_bias, kref.conv2d_grad_bias_reference, [0])
+
+
 def _pool_setup(draw, rng):
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     k = draw(st.integers(1, 3))

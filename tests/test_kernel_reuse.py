@@ -155,3 +155,36 @@ def test_forward_only_runs_open_no_scope(monkeypatch):
     assert opened == []
     g.run(gw, {x: X})
     assert opened == [1]
+
+
+def test_bias_gradient_comes_from_the_gradient_kernels(monkeypatch):
+    """In a step the bias gradient is the by-product of rearranging the output gradient
+    (im2col and Winograd paths), with the reference's value; asked alone, it is summed."""
+    conv_module = __import__("minigrad.kernels.conv", fromlist=["_channel_sums"])
+    summed = []
+    channel_sums = conv_module._channel_sums
+    monkeypatch.setattr(conv_module, "_channel_sums", lambda *a: summed.append(1) or channel_sums(*a))
+    rng = np.random.default_rng(4)
+    g = mg.Graph()
+    with g:
+        x = mg.placeholder("x", (None, 8, 7, 7), "float32")
+        w1 = mg.parameter("w1", (rng.standard_normal((8, 8, 3, 3)) * 0.1).astype("float32"))  # Winograd
+        w2 = mg.parameter("w2", (rng.standard_normal((4, 8, 2, 2)) * 0.1).astype("float32"))  # im2col
+        b1 = mg.parameter("b1", np.zeros(8, "float32"))
+        b2 = mg.parameter("b2", np.zeros(4, "float32"))
+        h = mg.conv2d(x, w1, b1, padding=1)
+        y = mg.conv2d(h * h, w2, b2)
+        loss = (y * y).sum()
+        grads = mg.grad(loss, [w1, w2, b1, b2])
+        (b_only,) = mg.grad(loss, [b2])
+    feed = {x: rng.standard_normal((3, 8, 7, 7)).astype("float32")}
+    dy, dh = g.run(mg.grad(loss, [y, h]), feed)  # (a plan without the conv weight gradients)
+    summed.clear()
+    got = g.run(grads, feed)
+    assert summed == []  # both sums came from the gradient kernels
+    for bias_grad, upstream in [(got[2], dh), (got[3], dy)]:
+        assert bias_grad.dtype == np.float32
+        np.testing.assert_allclose(bias_grad, upstream.astype(np.float64).sum(axis=(0, 2, 3)), rtol=1e-5, atol=1e-5)
+    alone = g.run(b_only, feed)  # no conv gradient in this plan: summed by its own kernel
+    assert summed == [1]
+    np.testing.assert_allclose(alone, got[3], rtol=1e-6)

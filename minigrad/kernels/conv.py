@@ -51,8 +51,9 @@ from ._jit import jit, prange
 from . import reuse, winograd
 
 __all__ = [
-    "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_path",
+    "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_grad_bias", "conv2d_path",
     "conv2d_forward_reference", "conv2d_grad_input_reference", "conv2d_grad_weight_reference",
+    "conv2d_grad_bias_reference",
 ]
 
 
@@ -251,14 +252,34 @@ def _columns_to_nchw(yt, bias, n, has_bias, relu):
     return y
 
 
-@jit
-def _nchw_to_columns(gy, out):
-    """(N, Cout, P) -> ``out`` (Cout, N*P): the gradient laid out like the GEMM output."""
+# The channel sums below add float32 numbers into float64 accumulators; ``reassoc``
+# lets LLVM split each sum over SIMD lanes (the order is fixed by the compiled code, so
+# the bits are the same on every run).
+@jit(fastmath={"reassoc"})
+def _nchw_to_columns(gy, out, sums):
+    """(N, Cout, P) -> ``out`` (Cout, N*P): the gradient laid out like the GEMM output.
+    On the way, ``sums[o]`` += the sum of channel o: the bias gradient, for free."""
     n, cout, p = gy.shape
     for b in range(n):
         for o in range(cout):
+            acc = 0.0
             for q in range(p):
-                out[o, _nn(b * p + q)] = gy[b, o, q]
+                v = gy[b, o, q]
+                out[o, _nn(b * p + q)] = v
+                acc += v
+            sums[o] += acc
+
+
+@jit(fastmath={"reassoc"})
+def _channel_sums(gy, sums):
+    """``sums[o]`` += the sum of channel o of ``gy`` (N, Cout, P)."""
+    n, cout, p = gy.shape
+    for b in range(n):
+        for o in range(cout):
+            acc = 0.0
+            for q in range(p):
+                acc += gy[b, o, q]
+            sums[o] += acc
 
 
 # --------------------------------------------------------------------- direct path
@@ -387,9 +408,26 @@ def _gradient_columns(gy):
     def compute():
         n, cout = gy.shape[:2]
         out = np.empty((cout, gy.size // cout), dtype=gy.dtype)
-        _nchw_to_columns(gy.reshape(n, cout, -1), out)
+        sums = np.zeros(cout, np.float64)
+        _nchw_to_columns(gy.reshape(n, cout, -1), out, sums)
+        reuse.offer("bias gradient", (gy,), (), sums.astype(gy.dtype))
         return out
     return reuse.remember("gradient columns", (gy,), (), compute)
+
+
+def conv2d_grad_bias(gy):
+    """dL/dbias: ``gy`` (N, Cout, OH, OW) summed per channel, accumulated in float64.
+
+    In a run scope the conv's gradient kernels have usually left these sums already
+    (they read all of ``gy`` anyway; see ``reuse.offer``), and this costs nothing."""
+    gy = _as(gy, gy.dtype)
+
+    def compute():
+        n, cout = gy.shape[:2]
+        sums = np.zeros(cout, np.float64)
+        _channel_sums(gy.reshape(n, cout, -1), sums)
+        return sums.astype(gy.dtype)
+    return reuse.remember("bias gradient", (gy,), (), compute, uses=1)
 
 
 def _as(a, dtype):
@@ -498,6 +536,10 @@ def conv2d_grad_input_reference(gy, w, x_shape, stride, padding, dilation):
             _patches(gxp, ki, kj, stride, dilation, oh, ow)[...] += np.einsum(
                 "nohw,oc->nchw", gy, w[:, :, ki, kj])
     return gxp[:, :, ph: ph + h, pw: pw + wd].copy()
+
+
+def conv2d_grad_bias_reference(gy):
+    return gy.sum(axis=(0, 2, 3))
 
 
 def conv2d_grad_weight_reference(gy, x, w_shape, stride, padding, dilation):

@@ -55,3 +55,15 @@ def remember(kind, arrays, params, compute, uses=2):
     if entry[2] <= 0:
         del table[key]
     return entry[1]
+
+
+def offer(kind, arrays, params, value, uses=1):
+    """Leave ``value`` -- a by-product of some kernel's work -- for a later
+    :func:`remember` of the same key in this run scope (nothing happens outside one).
+
+    Example: conv2d's gradient kernels read every number of the output gradient to
+    rearrange it; summing each channel on the way is nearly free, and the bias
+    gradient is exactly those sums."""
+    table = getattr(_state, "table", None)
+    if table is not None:
+        table[(kind, tuple(id(a) for a in arrays), params)] = [arrays, value, uses]

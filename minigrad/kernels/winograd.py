@@ -186,18 +186,20 @@ def _output_transform(m, cout, bias, has_bias, relu, n, oh, ow, th, tw):
     return y
 
 
-@jit
-def _output_transform_adjoint(gy, th, tw, dm):
+@jit(fastmath={"reassoc"})
+def _output_transform_adjoint(gy, th, tw, dm, sums):
     """dM[xi, o, t] = (A dY A^T)[xi]: the adjoint of :func:`_output_transform`.
 
     ``dY`` is the 2x2 tile of the output gradient, zero where the tile sticks out of
-    the image."""
+    the image.  On the way, ``sums[o]`` += the sum of channel o of ``gy`` (the bias
+    gradient; float64 accumulators, ``reassoc`` as in conv.py)."""
     n, cout, oh, ow = gy.shape
     nt = n * th * tw
     zero = gy.dtype.type(0)
     for b in range(n):
         t0 = b * th * tw
         for o in range(cout):
+            acc = 0.0
             for ti in range(th):
                 for tj in range(tw):
                     q = o * nt + t0 + ti * tw + tj
@@ -206,6 +208,7 @@ def _output_transform_adjoint(gy, th, tw, dm):
                     g01 = gy[b, o, i, j + 1] if j + 1 < ow else zero
                     g10 = gy[b, o, i + 1, j] if i + 1 < oh else zero
                     g11 = gy[b, o, i + 1, j + 1] if (i + 1 < oh and j + 1 < ow) else zero
+                    acc += float(g00) + float(g01) + float(g10) + float(g11)
                     # A dY: each column (2 numbers -> 4)
                     a0, a1, a2, a3 = _a(g00, g10)
                     b0, b1, b2, b3 = _a(g01, g11)
@@ -214,6 +217,7 @@ def _output_transform_adjoint(gy, th, tw, dm):
                     dm[4, q], dm[5, q], dm[6, q], dm[7, q] = _a(a1, b1)
                     dm[8, q], dm[9, q], dm[10, q], dm[11, q] = _a(a2, b2)
                     dm[12, q], dm[13, q], dm[14, q], dm[15, q] = _a(a3, b3)
+            sums[o] += acc
 
 
 @jit
@@ -321,7 +325,9 @@ def _transformed_output_grad(gy, th, tw):
     def compute():
         n, cout = gy.shape[:2]
         flat, dm = _tile_buffer(cout, n * th * tw, gy.dtype)
-        _output_transform_adjoint(gy, th, tw, flat)
+        sums = np.zeros(cout, np.float64)
+        _output_transform_adjoint(gy, th, tw, flat, sums)
+        reuse.offer("bias gradient", (gy,), (), sums.astype(gy.dtype))
         return dm
     return reuse.remember("winograd output gradient", (gy,), (th, tw), compute)
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import kernels
 from ..errors import DTypeError, ShapeError
-from .reduce import sum
+from .reduce import expand_reduced
 from .registry import Op, register, require_float
 from .shape import reshape
 
@@ -78,8 +78,32 @@ class Conv2d(Op):
         gx = conv2d_grad_input(g, w, x, **a)
         gw = conv2d_grad_weight(g, x, w, **a)
         if len(node.inputs) == 3:
-            return gx, gw, sum(g, axis=(0, 2, 3))
+            return gx, gw, conv2d_grad_bias(g)
         return gx, gw
+
+
+class Conv2dGradBias(Op):
+    """dL/dbias of a conv2d: ``g`` summed over images and pixels, one number per channel.
+
+    The same numbers as ``sum(g, axis=(0, 2, 3))``, but an op of its own so that its
+    kernel can pick up the sums that the conv's gradient kernels make on the way while
+    they read all of ``g`` (kernels/reuse.py): one pass over ``g`` instead of two."""
+    name = "conv2d_grad_bias"
+    shares_kernel_work = True
+    rule = "dL/dbias[c] = sum of dL/d{a}[:, c, :, :]"
+
+    def infer(self, g):
+        if len(g.shape) != 4:
+            raise ShapeError(f"expects an NCHW gradient (4 dimensions), got {g.shape_str()}")
+        require_float(g, self.name)
+        return (g.shape[1],), g.dtype
+
+    def forward(self, g):
+        return kernels.conv2d_grad_bias(g)
+
+    def vjp(self, node, gg):
+        g = node.inputs[0]  # linear: each summed element gets its channel's gradient
+        return (expand_reduced(gg, g, (0, 2, 3), False),)
 
 
 class Conv2dGradInput(Op):
@@ -202,6 +226,7 @@ class AvgPool2dGrad(Op):
 
 _conv2d = register(Conv2d)
 _conv2d_grad_input, _conv2d_grad_weight = register(Conv2dGradInput), register(Conv2dGradWeight)
+conv2d_grad_bias = register(Conv2dGradBias)
 _max_pool2d, _max_pool2d_grad = register(MaxPool2d), register(MaxPool2dGrad)
 _avg_pool2d, _avg_pool2d_grad = register(AvgPool2d), register(AvgPool2dGrad)
 
