@@ -169,20 +169,22 @@ def _output_transform(m, cout, bias, has_bias, relu, n, oh, ow, th, tw):
                     # ... A: transform the two rows
                     y00, y01 = _at(p0, p1, p2, p3)
                     y10, y11 = _at(q0, q1, q2, q3)
-                    y00, y01, y10, y11 = y00 + add, y01 + add, y10 + add, y11 + add
-                    if relu:  # (not v <= 0: NaN stays NaN, as with np.maximum)
-                        y00 = y00 if not y00 <= 0 else zero
-                        y01 = y01 if not y01 <= 0 else zero
-                        y10 = y10 if not y10 <= 0 else zero
-                        y11 = y11 if not y11 <= 0 else zero
                     i, j = 2 * ti, 2 * tj
-                    y[b, o, i, j] = y00
+                    y[b, o, i, j] = y00 + add
                     if j + 1 < ow:
-                        y[b, o, i, j + 1] = y01
+                        y[b, o, i, j + 1] = y01 + add
                     if i + 1 < oh:
-                        y[b, o, i + 1, j] = y10
+                        y[b, o, i + 1, j] = y10 + add
                         if j + 1 < ow:
-                            y[b, o, i + 1, j + 1] = y11
+                            y[b, o, i + 1, j + 1] = y11 + add
+            if relu:
+                # A separate loop over the plane just written (still in L1): a simple
+                # loop LLVM turns into vector selects.  Clamping each of the four values
+                # above instead compiled to branches: 2.3 instead of 0.75 ms (32->64).
+                plane = y[b, o].reshape(oh * ow)
+                for k in range(oh * ow):
+                    v = plane[k]
+                    plane[k] = v if not v <= 0 else zero  # NaN stays NaN, as np.maximum
     return y
 
 
