@@ -23,6 +23,7 @@ import numpy as np
 
 from . import fusion
 from .errors import FeedError, GraphError, MinigradError, NumericsError, OpError, ShapeError
+from .kernels import parallel
 from .kernels.reuse import run_scope
 from .memory import keep_freed_memory
 from .tensor import Tensor
@@ -106,6 +107,8 @@ class Plan:
         self._checked_shapes = set()
         # ops whose kernels reuse each other's work within a run (kernels/reuse.py)
         self.shares_kernel_work = any(n.op.shares_kernel_work for n in self.order)
+        # ops whose kernels split batches over minigrad's threads (kernels/parallel.py)
+        self.uses_own_threads = any(n.op.uses_own_threads for n in self.order)
 
     # -- the compiled fast path ------------------------------------------------
     def _generate_source(self) -> str:
@@ -310,7 +313,8 @@ def run(graph, fetches, feed=None, *, check_numerics=False, trace=False):
     nodes, rebuild = _fetch_nodes(fetches)
     plan = plan_for(graph, nodes)
     values = feed_values(plan, feed)
-    with run_scope() if plan.shares_kernel_work else contextlib.nullcontext():
+    with (run_scope() if plan.shares_kernel_work else contextlib.nullcontext(),
+          parallel.own_threads() if plan.uses_own_threads else contextlib.nullcontext()):
         # (the conv kernels of this run share rearranged inputs: kernels/reuse.py)
         if check_numerics or trace:
             record = Trace() if trace else None

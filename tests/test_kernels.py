@@ -673,3 +673,121 @@ def test_winograd_float32_with_many_channels():
     gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
     gw_ref = K.conv2d_grad_weight_reference(gy.astype(np.float64), x.astype(np.float64), w.shape, *args)
     assert np.abs(gw - gw_ref).max() <= 1e-5 * np.abs(gw_ref).max()
+
+
+# ------------------------------------------------------- chunks of images on threads
+
+def test_chunks_cover_the_batch_in_order(monkeypatch):
+    from minigrad.kernels import parallel
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    assert parallel.chunks(64, 10**9) == [(0, 32), (32, 64)]  # one per core
+    monkeypatch.setattr(parallel, "cores", lambda: 4)
+    assert parallel.chunks(3, 10**9) == [(0, 1), (1, 2), (2, 3)]  # never an empty chunk
+    for n in (2, 3, 5, 7, 64):
+        ranges = parallel.chunks(n, 10**9)
+        assert ranges[0][0] == 0 and ranges[-1][1] == n
+        assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(ranges, ranges[1:]))
+    assert parallel.chunks(64, parallel.MIN_PARALLEL_WORK - 1) == [(0, 64)]  # too little work
+    monkeypatch.setattr(parallel, "cores", lambda: 1)
+    assert parallel.chunks(64, 10**9) == [(0, 64)]                             # one core
+
+
+CHUNKED_CONVS = [  # (input channels, weight shape, stride, padding, dilation, path)
+    (9, (6, 9, 3, 3), (1, 1), (1, 1), (1, 1), "winograd"),
+    (3, (4, 3, 5, 5), (1, 1), (0, 0), (1, 1), "im2col"),   # the unpadded stride-1 im2col
+    (3, (4, 3, 3, 2), (2, 1), (1, 2), (2, 1), "im2col"),   # the general im2col
+]
+
+
+@pytest.mark.parametrize("cin, w_shape, stride, padding, dilation, path", CHUNKED_CONVS)
+@pytest.mark.parametrize("n", [3, 5, 8])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path, n, dtype, monkeypatch):
+    """The conv kernels on chunks of images on threads (kernels/parallel.py): the
+    reference's values, the bias sums they leave in a run scope, and the same bits on
+    every run.  (Not the same bits as one chunk: BLAS may block a product of another
+    width differently.)"""
+    from minigrad.kernels import parallel, reuse
+    rng = np.random.default_rng(n)
+    x, w = rand(rng, (n, cin, 9, 8), dtype), rand(rng, w_shape, dtype)
+    args = (stride, padding, dilation)
+    y_shape = K.conv2d_forward_reference(x, w, None, *args).shape
+    b, gy = rand(rng, w_shape[0], dtype), rand(rng, y_shape, dtype)
+    assert K.conv2d_path(x.shape, w.shape, *args) == path
+
+    def run():
+        with reuse.run_scope():
+            y = K.conv2d_forward(x, w, b, *args)
+            gx = K.conv2d_grad_input(gy, w, x.shape, *args)
+            gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
+            gb = K.conv2d_grad_bias(gy)
+        return y, gx, gw, gb
+
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    assert len(parallel.chunks(n, 1)) > 1
+    computed = []
+    remember = reuse.remember
+    monkeypatch.setattr(reuse, "remember", lambda kind, arrays, params, compute, uses=2: remember(
+        kind, arrays, params, lambda: computed.append(kind) or compute(), uses))
+    chunked = run()
+    # each chunk's rearranged input and output gradient computed once, in whichever
+    # thread ran the chunk, and found again by the gradients (the run scope is shared)
+    assert sorted(computed) == sorted(2 * {"winograd": ["winograd input", "winograd output gradient"],
+                                           "im2col": ["im2col", "gradient columns"]}[path])
+    again = run()
+    for a, b_ in zip(chunked, again):
+        assert a.tobytes() == b_.tobytes()
+    want = (K.conv2d_forward_reference(x, w, b, *args), K.conv2d_grad_input_reference(gy, w, x.shape, *args),
+            K.conv2d_grad_weight_reference(gy, x, w.shape, *args), gy.sum(axis=(0, 2, 3)))
+    for got, ref in zip(chunked, want):
+        np.testing.assert_allclose(got, ref, **tol(dtype))
+
+
+def test_map_chunks_runs_every_chunk_and_raises_their_errors(monkeypatch):
+    from minigrad.kernels import parallel, reuse
+    monkeypatch.setattr(parallel, "cores", lambda: 5)  # more chunks than helper threads
+    seen = []
+    table_seen = []
+    with reuse.run_scope():
+        results = parallel.map_chunks(lambda a, b: seen.append((a, b)) or table_seen.append(
+            reuse.current_table() is not None) or b - a, 10, 10**9)
+    assert sorted(seen) == parallel.chunks(10, 10**9) and len(seen) == 5
+    assert results == [b - a for a, b in parallel.chunks(10, 10**9)]  # in chunk order
+    assert all(table_seen)  # every chunk saw the caller's run scope
+
+    def fails(a, b):
+        if a > 0:
+            raise ValueError(f"chunk {a}:{b} failed")
+        return 0
+    with pytest.raises(ValueError, match="failed"):
+        parallel.map_chunks(fails, 10, 10**9)
+
+
+def test_own_threads_keeps_blas_on_one_thread_and_splits_products():
+    from threadpoolctl import threadpool_info
+    from minigrad.kernels import gemm, parallel
+    if parallel.cores() < 2 or not parallel._blas_controller():
+        pytest.skip(f"needs 2 cores and a BLAS threadpoolctl can see (cores {parallel.cores()}, blas {parallel._blas_controller()})")
+    rng = np.random.default_rng(0)
+    a, b = rand(rng, (64, 300), np.float32), rand(rng, (300, 70), np.float32)
+    with parallel.own_threads():
+        assert parallel.in_own_threads()
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+        split = gemm.matmul(a, b)
+    assert not parallel.in_own_threads()
+    np.testing.assert_allclose(split, a @ b, rtol=1e-5, atol=1e-4)
+
+
+def test_allowed_cpus_sees_through_openmp_pinning(monkeypatch):
+    """With OMP_PROC_BIND set, OpenMP pins the main thread to one CPU (scikit-learn's
+    import does it): our threads must still use every CPU; without it, respect the mask."""
+    from minigrad.kernels import parallel
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 4)
+    monkeypatch.setenv("OMP_PROC_BIND", "true")
+    assert parallel._allowed_cpus() == {0, 1, 2, 3}
+    monkeypatch.delenv("OMP_PROC_BIND")
+    assert parallel._allowed_cpus() == {0}
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {2, 3})
+    assert parallel._allowed_cpus() == {2, 3}

@@ -48,7 +48,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit, prange
-from . import reuse, winograd
+from . import parallel, reuse, winograd
 
 __all__ = [
     "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_grad_bias", "conv2d_path",
@@ -148,7 +148,7 @@ def _nn(i):
 
 # ------------------------------------------------------------- im2col + GEMM path
 
-@jit
+@jit(nogil=True)
 def _im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """Fill the column matrix ``col`` (C*KH*KW, N*OH*OW) of the whole batch.
 
@@ -184,7 +184,7 @@ def _im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
                             dst[_nn(base + j)] = 0
 
 
-@jit
+@jit(nogil=True)
 def _im2col_unpadded(x, col, kh, kw, dh, dw, oh, ow):
     """:func:`_im2col` for the most common case -- stride 1, no padding: every output
     row is one contiguous copy, with no padding ranges to work out (measured 1.3-2.6x
@@ -205,13 +205,14 @@ def _im2col_unpadded(x, col, kh, kw, dh, dw, oh, ow):
                             dst[_nn(base + j)] = src[_nn(j + left)]
 
 
-@jit
-def _col2im(dcol, n, cin, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """Image gradient (N, C, H, W) from column gradients: the adjoint of
-    :func:`_im2col`, which adds each entry of ``dcol`` back onto the pixel it was
-    copied from (overlapping fields accumulate).  Rows of ``dcol`` are read in memory
-    order, as ``_im2col`` writes them; the sum for each pixel runs in a fixed order."""
-    gx = np.zeros((n, cin, h, w), dtype=dcol.dtype)
+@jit(nogil=True)
+def _col2im(dcol, gx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """Add the column gradients ``dcol`` into the image gradient ``gx`` (N, C, H, W;
+    zeros on entry): the adjoint of :func:`_im2col`, which adds each entry of ``dcol``
+    back onto the pixel it was copied from (overlapping fields accumulate).  Rows of
+    ``dcol`` are read in memory order, as ``_im2col`` writes them; the sum for each
+    pixel runs in a fixed order."""
+    n, cin, h, w = gx.shape
     p = oh * ow
     for c in range(cin):
         for ki in range(kh):
@@ -232,16 +233,13 @@ def _col2im(dcol, n, cin, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
                         else:
                             for j in range(jlo, jhi):
                                 dst[_nn(j * sw + off_w)] += src[_nn(base + j)]
-    return gx
 
 
-@jit
-def _columns_to_nchw(yt, bias, n, has_bias, relu):
-    """(Cout, N*P) GEMM result -> (N, Cout, P) with the bias added on the way (and
-    relu applied, when a relu is fused into this conv)."""
-    cout = yt.shape[0]
-    p = yt.shape[1] // n
-    y = np.empty((n, cout, p), dtype=yt.dtype)
+@jit(nogil=True)
+def _columns_to_nchw(yt, bias, has_bias, relu, y):
+    """(Cout, N*P) GEMM result -> ``y`` (N, Cout, P) with the bias added on the way
+    (and relu applied, when a relu is fused into this conv)."""
+    n, cout, p = y.shape
     zero = yt.dtype.type(0)
     for b in range(n):
         for o in range(cout):
@@ -249,13 +247,12 @@ def _columns_to_nchw(yt, bias, n, has_bias, relu):
             for q in range(p):
                 v = yt[o, _nn(b * p + q)] + add
                 y[b, o, q] = v if not (relu and v <= 0) else zero  # NaN stays NaN
-    return y
 
 
 # The channel sums below add float32 numbers into float64 accumulators; ``reassoc``
 # lets LLVM split each sum over SIMD lanes (the order is fixed by the compiled code, so
 # the bits are the same on every run).
-@jit(fastmath={"reassoc"})
+@jit(fastmath={"reassoc"}, nogil=True)
 def _nchw_to_columns(gy, out, sums):
     """(N, Cout, P) -> ``out`` (Cout, N*P): the gradient laid out like the GEMM output.
     On the way, ``sums[o]`` += the sum of channel o: the bias gradient, for free."""
@@ -389,30 +386,32 @@ def _direct_grad_weight(gy, x, kh, kw, sh, sw, ph, pw, dh, dw):
 
 # ------------------------------------------------------------------ public kernels
 
-def _columns(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """im2col of ``x``: computed by the forward pass and reused by the weight gradient
-    of the same run (see ``reuse.py``)."""
+def _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """im2col of images ``start:stop`` of ``x``: computed by the forward pass and
+    reused by the weight gradient of the same run (see ``reuse.py``)."""
     def compute():
-        col = np.empty((x.shape[1] * kh * kw, x.shape[0] * oh * ow), dtype=x.dtype)
+        part = x[start:stop]
+        col = np.empty((x.shape[1] * kh * kw, part.shape[0] * oh * ow), dtype=x.dtype)
         if (sh, sw, ph, pw) == (1, 1, 0, 0):
-            _im2col_unpadded(x, col, kh, kw, dh, dw, oh, ow)
+            _im2col_unpadded(part, col, kh, kw, dh, dw, oh, ow)
         else:
-            _im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+            _im2col(part, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         return col
-    return reuse.remember("im2col", (x,), (kh, kw, sh, sw, ph, pw, dh, dw), compute)
+    return reuse.remember("im2col", (x,), (kh, kw, sh, sw, ph, pw, dh, dw, start, stop), compute)
 
 
-def _gradient_columns(gy):
-    """``gy`` (N, Cout, OH, OW) laid out like the GEMM output (Cout, N*OH*OW): needed
-    by both gradients, computed once per run."""
+def _gradient_columns(gy, start, stop):
+    """Images ``start:stop`` of ``gy`` (N, Cout, OH, OW) laid out like the GEMM output
+    (Cout, n*OH*OW), and the float64 sum of each channel (the bias gradient, made on
+    the way): needed by both gradients, computed once per run."""
     def compute():
-        n, cout = gy.shape[:2]
-        out = np.empty((cout, gy.size // cout), dtype=gy.dtype)
+        part = gy[start:stop]
+        cout = gy.shape[1]
+        out = np.empty((cout, part.size // cout), dtype=gy.dtype)
         sums = np.zeros(cout, np.float64)
-        _nchw_to_columns(gy.reshape(n, cout, -1), out, sums)
-        reuse.offer("bias gradient", (gy,), (), sums.astype(gy.dtype))
-        return out
-    return reuse.remember("gradient columns", (gy,), (), compute)
+        _nchw_to_columns(part.reshape(part.shape[0], cout, -1), out, sums)
+        return out, sums
+    return reuse.remember("gradient columns", (gy,), (start, stop), compute)
 
 
 def conv2d_grad_bias(gy):
@@ -446,7 +445,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
     """y = conv2d(x, w) + b, NCHW; ``b`` may be None.  Output dtype = x's dtype.
 
     ``relu=True`` returns ``max(y, 0)`` instead, applied as each output is written:
-    the executor fuses a relu that follows a conv into this call (executor_fusion.py),
+    the executor fuses a relu that follows a conv into this call (``minigrad/fusion.py``),
     which saves a whole pass over the output."""
     g = _geometry(x.shape, w.shape, stride, padding, dilation)
     n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
@@ -460,9 +459,17 @@ def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
     if path == "direct":
         y = _direct_forward(x, w, bias, has_bias, sh, sw, ph, pw, dh, dw, oh, ow)
         return np.maximum(y, 0, out=y) if relu else y
-    col = _columns(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-    yt = w.reshape(cout, -1) @ col
-    return _columns_to_nchw(yt, bias, n, has_bias, relu).reshape(n, cout, oh, ow)
+    # im2col: each chunk of images is rearranged, multiplied and laid out on its own
+    # thread (parallel.py)
+    w2 = w.reshape(cout, -1)
+    y = np.empty((n, cout, oh * ow), dtype=dtype)
+
+    def images(start, stop):
+        col = _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        _columns_to_nchw(w2 @ col, bias, has_bias, relu, y[start:stop])
+
+    parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow)
+    return y.reshape(n, cout, oh, ow)
 
 
 def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
@@ -476,8 +483,16 @@ def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
         return winograd.winograd_grad_input(gy, w, x_shape, padding)
     if path == "direct":
         return _direct_grad_input(gy, w, h, wd, sh, sw, ph, pw, dh, dw)
-    dcol = w.reshape(cout, -1).T @ _gradient_columns(gy)
-    return _col2im(dcol, n, c, h, wd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    w2_t = w.reshape(cout, -1).T
+    gx = np.zeros((n, c, h, wd), dtype=dtype)
+
+    def images(start, stop):
+        gcol, sums = _gradient_columns(gy, start, stop)
+        _col2im(w2_t @ gcol, gx[start:stop], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        return sums
+
+    reuse.offer_bias_gradient(gy, parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow))
+    return gx
 
 
 def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
@@ -491,8 +506,13 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
         return winograd.winograd_grad_weight(gy, x, padding)
     if path == "direct":
         return _direct_grad_weight(gy, x, kh, kw, sh, sw, ph, pw, dh, dw)
-    col = _columns(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-    return (_gradient_columns(gy) @ col.T).reshape(cout, c, kh, kw)
+    def images(start, stop):
+        gcol, sums = _gradient_columns(gy, start, stop)
+        return gcol @ _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow).T, sums
+
+    parts = parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow)
+    reuse.offer_bias_gradient(gy, [sums for _, sums in parts])
+    return parallel.sum_in_order([gw for gw, _ in parts]).reshape(cout, c, kh, kw)
 
 
 # -------------------------------------------------------------- NumPy reference twins

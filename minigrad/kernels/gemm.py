@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import parallel
 from ._jit import jit, prange
 
 __all__ = ["matmul", "matmul_path", "matmul_blocked", "matmul_reference"]
@@ -38,7 +39,14 @@ def matmul_path(a_shape, b_shape, dtype) -> str:
 def matmul(a, b):
     """``a @ b`` with NumPy semantics: 2-D, or batched ``...ij,...jk`` with broadcast
     batch dimensions.  Output dtype follows NumPy's type promotion (float32 stays
-    float32)."""
+    float32).
+
+    In a run where minigrad's threads share out the work (``parallel.own_threads``:
+    BLAS is on one thread then), a big 2-D float product has its rows split over
+    those threads."""
+    if (parallel.in_own_threads() and a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]
+            and a.dtype == b.dtype and a.dtype in _FLOATS and a.size * b.shape[1] >= parallel.MIN_PARALLEL_MATMUL):
+        return parallel.split_rows(a, b)
     return np.matmul(a, b)
 
 

@@ -40,6 +40,25 @@ def run_scope():
         _state.table = outer
 
 
+@contextlib.contextmanager
+def shared_with(table):
+    """Let a helper thread work in the run scope ``table`` of the thread that gave it
+    work (``parallel.py``: chunks of images on threads remember and find tile
+    matrices like the calling thread would).  Chunks use distinct keys, and a dict's
+    single operations are atomic in CPython, so sharing the table is safe."""
+    outer = getattr(_state, "table", None)
+    _state.table = table
+    try:
+        yield
+    finally:
+        _state.table = outer
+
+
+def current_table():
+    """The calling thread's run-scope table, or ``None`` outside a scope."""
+    return getattr(_state, "table", None)
+
+
 def remember(kind, arrays, params, compute, uses=2):
     """``compute()``, or the value it gave earlier in this run scope for the same
     ``kind``, the same array objects and equal ``params``; forgotten after ``uses``
@@ -67,3 +86,13 @@ def offer(kind, arrays, params, value, uses=1):
     table = getattr(_state, "table", None)
     if table is not None:
         table[(kind, tuple(id(a) for a in arrays), params)] = [arrays, value, uses]
+
+
+def offer_bias_gradient(gy, chunk_sums):
+    """Offer the channel sums of the output gradient ``gy`` -- float64 partial sums,
+    one array per chunk of images, added in chunk order -- as the bias gradient that
+    ``conv2d_grad_bias`` will ask for in this run."""
+    total = chunk_sums[0]
+    for part in chunk_sums[1:]:
+        total = total + part
+    offer("bias gradient", (gy,), (), total.astype(gy.dtype))

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import reuse
+from . import parallel, reuse
 from ._jit import jit
 
 __all__ = ["winograd_forward", "winograd_grad_input", "winograd_grad_weight",
@@ -112,7 +112,7 @@ def _a(z0, z1):
 
 # ------------------------------------------------------------------ the four tile loops
 
-@jit
+@jit(nogil=True)
 def _input_transform(x, ph, pw, th, tw, v):
     """V[xi, c, t] = (B^T d B)[xi] for every tile t = (image, ti, tj) and channel c,
     stored at ``v[xi, c * tiles + t]``.
@@ -147,12 +147,11 @@ def _input_transform(x, ph, pw, th, tw, v):
                     v[12, q], v[13, q], v[14, q], v[15, q] = _bt(a3, b3, c3, e3)
 
 
-@jit
-def _output_transform(m, cout, bias, has_bias, relu, n, oh, ow, th, tw):
+@jit(nogil=True)
+def _output_transform(m, cout, bias, has_bias, relu, n, oh, ow, th, tw, y):
     """y[b, o, 2ti:2ti+2, 2tj:2tj+2] = A^T M A (+ bias), clipped at the image edge;
-    ``max(y, 0)`` if ``relu`` (a relu fused into the conv)."""
+    ``max(y, 0)`` if ``relu`` (a relu fused into the conv).  Writes into ``y``."""
     nt = n * th * tw
-    y = np.empty((n, cout, oh, ow), dtype=m.dtype)
     zero = m.dtype.type(0)
     for b in range(n):
         t0 = b * th * tw
@@ -185,10 +184,9 @@ def _output_transform(m, cout, bias, has_bias, relu, n, oh, ow, th, tw):
                 for k in range(oh * ow):
                     v = plane[k]
                     plane[k] = v if not v <= 0 else zero  # NaN stays NaN, as np.maximum
-    return y
 
 
-@jit(fastmath={"reassoc"})
+@jit(fastmath={"reassoc"}, nogil=True)
 def _output_transform_adjoint(gy, th, tw, dm, sums):
     """dM[xi, o, t] = (A dY A^T)[xi]: the adjoint of :func:`_output_transform`.
 
@@ -222,15 +220,15 @@ def _output_transform_adjoint(gy, th, tw, dm, sums):
             sums[o] += acc
 
 
-@jit
-def _input_transform_adjoint(dv, c, n, h, w, ph, pw, th, tw):
-    """dX = the sum over tiles of B dV B^T, added back where each 4x4 patch was read.
+@jit(nogil=True)
+def _input_transform_adjoint(dv, c, n, h, w, ph, pw, th, tw, dx):
+    """dX = the sum over tiles of B dV B^T, added back where each 4x4 patch was read;
+    written into ``dx``.
 
     The adjoint of :func:`_input_transform`.  Patches overlap by two pixels, so each
     plane is accumulated in a zero-padded scratch plane, tile by tile in a fixed
     order, and its interior (without the padding) is the gradient."""
     nt = n * th * tw
-    dx = np.empty((n, c, h, w), dtype=dv.dtype)
     p = np.empty((2 * th + 2, 2 * tw + 2), dtype=dv.dtype)  # every patch; the image at (ph, pw)
     for b in range(n):
         t0 = b * th * tw
@@ -257,7 +255,6 @@ def _input_transform_adjoint(dv, c, n, h, w, ph, pw, th, tw):
             for i in range(h):
                 for j in range(w):
                     dx[b, ch, i, j] = p[i + ph, j + pw]
-    return dx
 
 
 # ------------------------------------------------------------------ public kernels
@@ -311,54 +308,84 @@ def _tile_buffer(rows, tiles, dtype):
     return flat, flat[:, :size].reshape(16, rows, tiles)
 
 
-def _transformed_input(x, padding):
-    """V as (16, C, tiles) matrices; computed by the forward pass and reused by the
-    weight gradient of the same run (see ``reuse.py``)."""
+def _input_tiles(x, start, stop, ph, pw, th, tw):
+    """V as (16, C, tiles) matrices for images ``start:stop`` of ``x``; computed by the
+    forward pass and reused by the weight gradient of the same run (``reuse.py``)."""
     def compute():
-        n, c, h, w, ph, pw, oh, ow, th, tw = _geometry(x.shape, padding)
-        flat, v = _tile_buffer(c, n * th * tw, x.dtype)
-        _input_transform(x, ph, pw, th, tw, flat)
+        part = x[start:stop]
+        flat, v = _tile_buffer(x.shape[1], part.shape[0] * th * tw, x.dtype)
+        _input_transform(part, ph, pw, th, tw, flat)
         return v
-    return reuse.remember("winograd input", (x,), tuple(padding), compute)
+    return reuse.remember("winograd input", (x,), (ph, pw, start, stop), compute)
 
 
-def _transformed_output_grad(gy, th, tw):
-    """dM as (16, Cout, tiles) matrices; needed by both gradients, computed once per run."""
+def _output_grad_tiles(gy, start, stop, th, tw):
+    """dM as (16, Cout, tiles) matrices for images ``start:stop`` of ``gy``, and the
+    float64 sum of each channel (the bias gradient, made on the way); needed by both
+    gradients, computed once per run."""
     def compute():
-        n, cout = gy.shape[:2]
-        flat, dm = _tile_buffer(cout, n * th * tw, gy.dtype)
+        part = gy[start:stop]
+        cout = gy.shape[1]
+        flat, dm = _tile_buffer(cout, part.shape[0] * th * tw, gy.dtype)
         sums = np.zeros(cout, np.float64)
-        _output_transform_adjoint(gy, th, tw, flat, sums)
-        reuse.offer("bias gradient", (gy,), (), sums.astype(gy.dtype))
-        return dm
-    return reuse.remember("winograd output gradient", (gy,), (th, tw), compute)
+        _output_transform_adjoint(part, th, tw, flat, sums)
+        return dm, sums
+    return reuse.remember("winograd output gradient", (gy,), (th, tw, start, stop), compute)
 
+
+# Each public kernel runs its whole chain -- tile transform, 16 GEMMs, tile transform
+# -- on chunks of images, in parallel on plain threads (``parallel.py``): the tile
+# matrices of a chunk stay in the caches, and no two thread pools fight over the cores.
 
 def winograd_forward(x, w, b, padding, relu=False):
     """y = conv2d(x, w) + b for 3x3 weights, stride 1: (N, C, H, W) -> (N, Cout, OH, OW);
     ``max(y, 0)`` if ``relu``."""
     n, c, h, wd, ph, pw, oh, ow, th, tw = _geometry(x.shape, padding)
     cout = w.shape[0]
-    v = _transformed_input(x, padding)
-    flat, m = _tile_buffer(cout, v.shape[2], x.dtype)
-    np.matmul(_filter_transform(w), v, out=m)  # 16 GEMMs: M[xi] = U[xi] @ V[xi]
+    u = _filter_transform(w)
     has_bias = b is not None
     bias = b if has_bias else np.zeros(1, x.dtype)  # (unused: Numba needs an array)
-    return _output_transform(flat, cout, bias, has_bias, relu, n, oh, ow, th, tw)
+    y = np.empty((n, cout, oh, ow), dtype=x.dtype)
+
+    def images(start, stop):
+        v = _input_tiles(x, start, stop, ph, pw, th, tw)
+        flat, m = _tile_buffer(cout, v.shape[2], x.dtype)
+        np.matmul(u, v, out=m)  # 16 GEMMs: M[xi] = U[xi] @ V[xi]
+        _output_transform(flat, cout, bias, has_bias, relu, stop - start, oh, ow, th, tw, y[start:stop])
+
+    parallel.map_chunks(images, n, 16 * cout * c * n * th * tw)
+    return y
 
 
 def winograd_grad_input(gy, w, x_shape, padding):
     """dL/dx: output-gradient tiles -> dV = U^T @ dM per tile position -> scattered back."""
     n, c, h, wd, ph, pw, oh, ow, th, tw = _geometry(x_shape, padding)
-    dm = _transformed_output_grad(gy, th, tw)
-    flat, dv = _tile_buffer(c, dm.shape[2], gy.dtype)
-    np.matmul(_filter_transform(w).transpose(0, 2, 1), dm, out=dv)
-    return _input_transform_adjoint(flat, c, n, h, wd, ph, pw, th, tw)
+    cout = w.shape[0]
+    u_t = _filter_transform(w).transpose(0, 2, 1)
+    dx = np.empty((n, c, h, wd), dtype=gy.dtype)
+
+    def images(start, stop):
+        dm, sums = _output_grad_tiles(gy, start, stop, th, tw)
+        flat, dv = _tile_buffer(c, dm.shape[2], gy.dtype)
+        np.matmul(u_t, dm, out=dv)
+        _input_transform_adjoint(flat, c, stop - start, h, wd, ph, pw, th, tw, dx[start:stop])
+        return sums
+
+    reuse.offer_bias_gradient(gy, parallel.map_chunks(images, n, 16 * cout * c * n * th * tw))
+    return dx
 
 
 def winograd_grad_weight(gy, x, padding):
-    """dL/dw: dU = dM @ V^T per tile position, then dW = G^T dU G."""
+    """dL/dw: dU = dM @ V^T per tile position (summed over the chunks of images, in
+    order), then dW = G^T dU G."""
     n, c, h, wd, ph, pw, oh, ow, th, tw = _geometry(x.shape, padding)
-    dm = _transformed_output_grad(gy, th, tw)
-    du = np.matmul(dm, _transformed_input(x, padding).transpose(0, 2, 1))  # (16, Cout, C)
-    return _filter_gradient(du)
+    cout = gy.shape[1]
+
+    def images(start, stop):
+        dm, sums = _output_grad_tiles(gy, start, stop, th, tw)
+        v = _input_tiles(x, start, stop, ph, pw, th, tw)
+        return np.matmul(dm, v.transpose(0, 2, 1)), sums  # (16, Cout, C)
+
+    parts = parallel.map_chunks(images, n, 16 * cout * c * n * th * tw)
+    reuse.offer_bias_gradient(gy, [sums for _, sums in parts])
+    return _filter_gradient(parallel.sum_in_order([du for du, _ in parts]))

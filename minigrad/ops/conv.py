@@ -43,6 +43,7 @@ def _check_image(x, op):
 
 class Conv2d(Op):
     name = "conv2d"
+    uses_own_threads = True  # chunks of images on minigrad's threads (kernels/parallel.py)
     rule = ("dL/d{a} = conv_transpose(dL/d{out}, {b});  dL/d{b} = correlate({a}, dL/d{out});"
             "  dL/dbias = sum of dL/d{out} over N, H, W")
 
@@ -110,6 +111,7 @@ class Conv2dGradInput(Op):
     """dL/dx of a conv2d: ``g`` convolved back through ``w``; ``x`` gives only its shape."""
     name = "conv2d_grad_input"
     shares_kernel_work = True  # with the weight gradient: g's rearranged layout
+    uses_own_threads = True
     rule = "linear in both inputs: its gradients are conv2d and conv2d_grad_weight"
 
     def infer(self, g, w, x, *, stride, padding, dilation):
@@ -133,6 +135,7 @@ class Conv2dGradWeight(Op):
     """dL/dw of a conv2d: the input correlated with ``g``; ``w`` gives only its shape."""
     name = "conv2d_grad_weight"
     shares_kernel_work = True  # with the forward conv: x's rearranged layout
+    uses_own_threads = True
     rule = "linear in both inputs: its gradients are conv2d and conv2d_grad_input"
 
     def infer(self, g, x, w, *, stride, padding, dilation):

@@ -33,6 +33,8 @@ class Op:
     rule: str = ""          # the VJP in words, e.g. "dL/da = dL/dout * b"
     differentiable = True   # False for ops whose output has no gradient (comparisons, ...)
     shares_kernel_work = False  # True: a run containing it opens a kernels.reuse scope
+    uses_own_threads = False    # True: its kernel splits batches over minigrad's threads,
+                                # so a run containing it keeps BLAS on one thread (kernels/parallel.py)
 
     def infer(self, *inputs, **attrs):
         """Return ``(shape, dtype)`` of the output, or raise ShapeError/DTypeError."""
