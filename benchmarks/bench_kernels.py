@@ -33,6 +33,7 @@ from benchmarks.common import row as _row, time_one, time_pair as _time_pair  # 
 from minigrad import kernels as K  # noqa: E402  (lazy: loads Numba on first use)
 from minigrad.kernels.gemm import matmul_blocked  # noqa: E402
 from minigrad.kernels.reuse import run_scope  # noqa: E402
+from minigrad.kernels.parallel import own_threads  # noqa: E402
 
 CONV_SHAPES = [  # (Cin, H=W, Cout, kernel): LeNet-ish and small CIFAR-ish layers
     (1, 28, 6, 5),
@@ -82,9 +83,10 @@ def bench_conv(repeats, ref):
         path = K.conv2d_path(x.shape, w.shape, one, zero, one)
 
         def ours():
-            # one run scope, as the executor runs a training step: the weight gradient
-            # reuses the forward's rearranged input (minigrad/kernels/reuse.py)
-            with run_scope():
+            # as the executor runs a training step: one run scope (the weight gradient
+            # reuses the forward's rearranged input, minigrad/kernels/reuse.py) and
+            # minigrad's threads with BLAS on one thread (minigrad/kernels/parallel.py)
+            with run_scope(), own_threads():
                 K.conv2d_forward(x, w, b, one, zero, one)
                 K.conv2d_grad_input(gy, w, x.shape, one, zero, one)
                 K.conv2d_grad_weight(gy, x, w.shape, one, zero, one)

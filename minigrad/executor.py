@@ -5,7 +5,9 @@ each op's prepared function, and the whole pass compiled to plain Python source,
 line per node (``print(g.compile(loss).source)`` to read it). Running the plan is
 then just calling that function: no graph walking, no dispatch, no dict lookups.
 Some pairs of nodes run there as one kernel call (a relu fused into the conv before
-it, ...: ``fusion.py``); the graph itself is never changed.
+it, ...: ``fusion.py``); the graph itself is never changed.  A run of a plan with
+convolutions shares work between its kernels (``kernels/reuse.py``) and runs them on
+minigrad's own threads with BLAS on one thread (``kernels/parallel.py``).
 
 The interpreting loop (``Plan.interpret``) does the same work node by node; it is
 used for traces, NaN checks, the step-through pictures, and to name the node when
@@ -315,7 +317,8 @@ def run(graph, fetches, feed=None, *, check_numerics=False, trace=False):
     values = feed_values(plan, feed)
     with (run_scope() if plan.shares_kernel_work else contextlib.nullcontext(),
           parallel.own_threads() if plan.uses_own_threads else contextlib.nullcontext()):
-        # (the conv kernels of this run share rearranged inputs: kernels/reuse.py)
+        # (the conv kernels of this run share rearranged inputs: kernels/reuse.py, and
+        # split batches over minigrad's threads: kernels/parallel.py)
         if check_numerics or trace:
             record = Trace() if trace else None
             results = plan.interpret(values, check_numerics=check_numerics, trace=record)

@@ -5,7 +5,8 @@ compute it quickly.  Everything here takes and returns plain NumPy arrays (NCHW
 images, C-contiguous, float32 or float64) and plain ints/tuples, and never imports the
 graph, ops or autodiff (only ``minigrad.memory``, a malloc setting), so each kernel can
 be read, tested and benchmarked on its own.  ``reuse.py`` lets the kernels of one run
-share a rearranged input (the executor opens its scope).
+share a rearranged input (the executor opens its scope); ``parallel.py`` splits big
+convolutions and products over minigrad's own threads.
 Every kernel has a ``*_reference`` twin written in plain NumPy: the tests check the
 fast version against it, and a learner can read the twin first.
 

@@ -22,6 +22,9 @@ from here instead of calling ``numba.njit`` directly, for two reasons:
   8-24 ms, sometimes 280 ms.  So, unless the user chose otherwise, we ask OpenMP to
   put idle threads to sleep (``OMP_WAIT_POLICY=PASSIVE``) before Numba starts its
   pool -- the price is a few microseconds to wake them at each parallel loop.
+  (OpenBLAS's threads spin too, and that cannot be changed once NumPy is loaded:
+  ``parallel.py`` keeps BLAS on one thread in runs where minigrad's own threads
+  work.)
 
 This module is imported only by the kernel modules, never by
 ``minigrad.kernels.__init__``, so ``import minigrad`` stays free of Numba.

@@ -18,11 +18,12 @@ Three ways to compute the same sums, chosen per shape by :func:`conv2d_path`:
       grad_input   dcol (K, N*P)    = W2^T (K, Cout)  @ gY^T (Cout, N*P);  then col2im
 
   The rearrangements around the GEMMs (im2col, putting Y back in NCHW order with the
-  bias added, gY into (Cout, N*P), col2im) are *single-threaded* Numba loops, on
-  purpose: BLAS already runs its own thread pool, and mixing it with Numba's pool in
-  quick succession made the two fight over the 2 cores (see ``_jit.py``): the
-  parallel version measured *slower and erratic* (1-24 ms for a 1 ms conv).  These
-  loops are memory-bound copies, a small share of the time next to the GEMMs.
+  bias added, gY into (Cout, N*P), col2im) are single-threaded Numba loops.  Making
+  them parallel with Numba's ``prange`` measured *slower and erratic* (1-24 ms for a
+  1 ms conv: Numba's and OpenBLAS's thread pools fought over the 2 cores, see
+  ``_jit.py``).  Instead, big convs cut the batch into one chunk of images per core
+  and run the whole chain -- im2col, GEMM, layout -- for each chunk on a thread of
+  its own, with BLAS on one thread (``parallel.py``); "N" above is then the chunk's.
 
 ``"winograd"`` -- for 3x3 kernels with stride 1 and no dilation (most of a CIFAR
   CNN), Winograd's F(2x2, 3x3) in ``winograd.py``: 2.25x fewer multiplies than

@@ -63,8 +63,17 @@ def _allowed_cpus():
 ALLOWED_CPUS = _allowed_cpus()
 
 # Below this many multiply-adds a conv kernel runs as one chunk on the calling thread.
-# Measured fwd+bwd in a run (batch 64), one chunk / one per core: 64x1x28x28 -> 6 5x5
-# (5.5M) ... see benchmarks/README.md.
+# Inside :func:`own_threads` (a run of the executor) BLAS is on one thread, so one
+# chunk means one core: chunks pay from small sizes on.  Called on its own, a kernel
+# has BLAS's threads for one chunk, and switching BLAS to one thread and back for a
+# single call costs more than it saves on small convs.  Measured fwd+bwd, batch 64,
+# one chunk / a chunk per core, in a run | called alone:
+#   64x8x8x8 -> 8 3x3 (1.3M multiply-adds)   0.27 / 0.36 ms | 0.25 / 0.38 ms
+#   64x1x28x28 -> 6 5x5 (5.5M)                0.89 / 0.88   | 0.80 / 1.00
+#   64x6x12x12 -> 16 5x5 (9.8M)               0.90 / 0.67   | 0.62 / 1.01
+#   64x3x32x32 -> 32 3x3 (50M)                5.3 / 2.9     | 3.6 / 2.9
+#   64x32x15x15 -> 64 3x3 (100M, Winograd)    10.8 / 5.6    | 7.5 / 5.6
+MIN_PARALLEL_WORK_IN_RUN = 4_000_000
 MIN_PARALLEL_WORK = 20_000_000
 # ... and a matrix product inside :func:`own_threads` (rows split over the threads).
 MIN_PARALLEL_MATMUL = 1_000_000
@@ -146,9 +155,10 @@ def own_threads():
 def chunks(n, work, min_work=None):
     """The ranges ``(start, stop)`` that ``n`` rows or images are cut into: one per
     core when ``work`` (multiply-adds of the whole call) is at least ``min_work``,
-    else a single range.  (``min_work`` defaults to ``MIN_PARALLEL_WORK``.)"""
+    else a single range.  (``min_work`` defaults to the thresholds above.)"""
     workers = cores()
-    min_work = MIN_PARALLEL_WORK if min_work is None else min_work
+    if min_work is None:
+        min_work = MIN_PARALLEL_WORK_IN_RUN if in_own_threads() else MIN_PARALLEL_WORK
     if workers < 2 or n < 2 or work < min_work or not _blas_controller():
         return [(0, n)]
     count = min(n, workers)
