@@ -771,11 +771,13 @@ def test_own_threads_keeps_blas_on_one_thread_and_splits_products():
         pytest.skip(f"needs 2 cores and a BLAS threadpoolctl can see (cores {parallel.cores()}, blas {parallel._blas_controller()})")
     rng = np.random.default_rng(0)
     a, b = rand(rng, (64, 300), np.float32), rand(rng, (300, 70), np.float32)
+    before = os.sched_getaffinity(0)
     with parallel.own_threads():
         assert parallel.in_own_threads()
+        assert os.sched_getaffinity(0) == {min(parallel.ALLOWED_CPUS)}  # the helpers have the rest
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
         split = gemm.matmul(a, b)
-    assert not parallel.in_own_threads()
+    assert not parallel.in_own_threads() and os.sched_getaffinity(0) == before
     np.testing.assert_allclose(split, a @ b, rtol=1e-5, atol=1e-4)
 
 
