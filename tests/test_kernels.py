@@ -793,3 +793,29 @@ def test_allowed_cpus_sees_through_openmp_pinning(monkeypatch):
     assert parallel._allowed_cpus() == {0}
     monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {2, 3})
     assert parallel._allowed_cpus() == {2, 3}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_helper_threads_are_restarted_in_a_forked_child(monkeypatch):
+    """A forked child has none of the parent's helper threads; handing them work would
+    wait forever.  The child must start its own."""
+    from minigrad.kernels import parallel
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    assert parallel.map_chunks(lambda a, b: b - a, 4, 10**9) == [2, 2]  # helpers started
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the work gets done
+        ok = False
+        try:
+            ok = parallel.map_chunks(lambda a, b: b - a, 4, 10**9) == [2, 2]
+        finally:
+            os._exit(0 if ok else 1)
+    for _ in range(200):  # up to 10 s
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        import time
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        pytest.fail("the forked child hung handing work to its parent's threads")
+    assert os.WEXITSTATUS(status) == 0

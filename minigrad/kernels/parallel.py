@@ -145,6 +145,16 @@ def _workers():
         return _pool
 
 
+def _forget_workers():
+    """In a child made by ``fork`` only the forking thread exists: start afresh."""
+    global _pool, _lock
+    _pool, _lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_workers)
+
+
 def _pin_caller():
     """Pin the calling thread to the first allowed CPU (the helpers have the others,
     see ``_pin_helper``); return its previous CPU set to restore, or ``None``."""
