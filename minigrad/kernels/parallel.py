@@ -155,11 +155,27 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_workers)
 
 
+_openmp_started = False
+
+
+def _start_openmp():
+    """Start Numba's OpenMP thread pool (used by the pooling kernels) *before* the
+    caller is pinned: OpenMP lays out its threads over the CPUs the starting thread
+    may use, and started inside a pinned run it put all of them on one CPU (the
+    pooling backward of a CIFAR step: 0.84 instead of 0.4 ms)."""
+    global _openmp_started
+    if not _openmp_started:
+        _openmp_started = True
+        import numba
+        numba.get_num_threads()  # launches the threading layer
+
+
 def _pin_caller():
     """Pin the calling thread to the first allowed CPU (the helpers have the others,
     see ``_pin_helper``); return its previous CPU set to restore, or ``None``."""
     if not ALLOWED_CPUS:
         return None
+    _start_openmp()
     before = os.sched_getaffinity(0)
     first = {min(ALLOWED_CPUS)}
     if before == first:

@@ -160,13 +160,15 @@ def _max_2x2_rows(x, y, h, w, oh, ow, lo, hi):
 
 
 @jit
-def _max_2x2_grad_row_with_nans(x, y, gy, gx, w, ow, top, out):
+def _max_2x2_grad_row_with_nans(x, y, gy, gx, w, ow, top, out, relu):
     """One row of windows of :func:`_max_2x2_grad_rows` when some window is NaN: the
     same rule, with the first NaN candidate of a NaN window as its winner.  Rare, so
     written for clarity, window by window."""
     for j in range(ow):
         k = top + 2 * j
         m, g = y[out + j], gy[out + j]
+        if relu and not m > 0:  # (fused relu backward: nothing passes)
+            g = gy.dtype.type(0)
         taken = False
         for pixel in (k, k + 1, k + w, k + w + 1):
             v = x[pixel]
@@ -176,7 +178,7 @@ def _max_2x2_grad_row_with_nans(x, y, gy, gx, w, ow, top, out):
 
 
 @jit
-def _max_2x2_grad_rows(x, y, gy, gx, h, w, oh, ow, lo, hi):
+def _max_2x2_grad_rows(x, y, gy, gx, h, w, oh, ow, lo, hi, relu):
     """Backward of window rows ``lo..hi`` (flat arrays, as above): of the four
     candidates of a window, in row-major order, the first equal to the max takes the
     whole gradient; the others get 0.  Windows do not overlap, so every input pixel
@@ -204,11 +206,12 @@ def _max_2x2_grad_rows(x, y, gy, gx, h, w, oh, ow, lo, hi):
         for j in range(ow):
             nans += y[_u(out + j)] != y[_u(out + j)]
         if nans:
-            _max_2x2_grad_row_with_nans(x, y, gy, gx, w, ow, top, out)
+            _max_2x2_grad_row_with_nans(x, y, gy, gx, w, ow, top, out, relu)
         else:
             for j in range(ow):  # the top row of the windows: pixels a0 a1
                 k = top + 2 * j
                 m, g = y[_u(out + j)], gy[_u(out + j)]
+                g = g if not relu or m > 0 else zero  # fused relu backward (max_pool2d_backward)
                 w0 = x[_u(k)] == m
                 w1 = (x[_u(k + 1)] == m) & ~w0
                 gx[_u(k)] = g if w0 else zero
@@ -216,6 +219,7 @@ def _max_2x2_grad_rows(x, y, gy, gx, h, w, oh, ow, lo, hi):
             for j in range(ow):  # the bottom row: pixels b0 b1, if neither a0 nor a1 won
                 k = top + 2 * j
                 m, g = y[_u(out + j)], gy[_u(out + j)]
+                g = g if not relu or m > 0 else zero
                 above = (x[_u(k)] == m) | (x[_u(k + 1)] == m)
                 w2 = (x[_u(k + w)] == m) & ~above
                 w3 = (x[_u(k + w + 1)] == m) & ~above & ~w2
@@ -240,9 +244,9 @@ def _max_forward_2x2_parallel(x, y, h, w, oh, ow, rows):
 
 
 @jit(parallel=True)
-def _max_backward_2x2_parallel(x, y, gy, gx, h, w, oh, ow, rows):
+def _max_backward_2x2_parallel(x, y, gy, gx, h, w, oh, ow, rows, relu):
     for k in prange(_CHUNKS):
-        _max_2x2_grad_rows(x, y, gy, gx, h, w, oh, ow, rows * k // _CHUNKS, rows * (k + 1) // _CHUNKS)
+        _max_2x2_grad_rows(x, y, gy, gx, h, w, oh, ow, rows * k // _CHUNKS, rows * (k + 1) // _CHUNKS, relu)
 
 
 def _is_2x2(kernel, stride, padding):
@@ -272,18 +276,18 @@ def max_pool2d_backward(gy, x, y, kernel, stride, padding, relu=False):
     (executor fusion): the gradient then reaches the relu's input only through
     windows whose max is positive, so those with ``y <= 0`` pass nothing on."""
     _out_shape(x.shape, kernel, stride, padding)
-    if relu:
-        gy = np.where(y > 0, gy, 0)
     gy, x, y = (np.ascontiguousarray(a, dtype=x.dtype) for a in (gy, x, y))
+    if relu and not _is_2x2(kernel, stride, padding):  # (the 2x2 loops do it inline)
+        gy = np.where(y > 0, gy, 0).astype(x.dtype, copy=False)
     if _is_2x2(kernel, stride, padding):
         gx = np.empty_like(x)
         n, c, h, w = x.shape
         oh, ow = y.shape[2], y.shape[3]
         args = (x.ravel(), y.ravel(), gy.ravel(), gx.ravel(), h, w, oh, ow)
         if x.size >= _PARALLEL_MIN:
-            _max_backward_2x2_parallel(*args, n * c * oh)
+            _max_backward_2x2_parallel(*args, n * c * oh, relu)
         else:
-            _max_2x2_grad_rows(*args, 0, n * c * oh)
+            _max_2x2_grad_rows(*args, 0, n * c * oh, relu)
         return gx
     return _max_backward(gy, x, y, kernel[0], kernel[1], stride[0], stride[1],
                          padding[0], padding[1])
