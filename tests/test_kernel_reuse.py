@@ -188,3 +188,20 @@ def test_bias_gradient_comes_from_the_gradient_kernels(monkeypatch):
     alone = g.run(b_only, feed)  # no conv gradient in this plan: summed by its own kernel
     assert summed == [1]
     np.testing.assert_allclose(alone, got[3], rtol=1e-6)
+
+
+def test_an_offer_nobody_takes_does_not_keep_its_array_alive():
+    """Conv gradient kernels offer bias sums even for convs without a bias: the offer
+    must not keep the (big) output gradient alive until the end of the run."""
+    import gc
+    import weakref
+    with reuse.run_scope():
+        gy = np.ones((4, 3, 5, 5))
+        alive = weakref.ref(gy)
+        reuse.offer_bias_gradient(gy, np.ones(3))
+        del gy
+        gc.collect()
+        assert alive() is None
+        other = np.zeros((4, 3, 5, 5))  # may get the dead array's id: must not see its sums
+        got = reuse.remember("bias gradient", (other,), (), lambda: "computed", uses=1)
+        assert got == "computed"

@@ -746,6 +746,8 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
 
 def test_map_chunks_runs_every_chunk_and_raises_their_errors(monkeypatch):
     from minigrad.kernels import parallel, reuse
+    monkeypatch.setattr(parallel, "_pool", None)       # a pool of its own, dropped after
+    monkeypatch.setattr(parallel, "_workers", lambda: [parallel._Worker(1)])
     monkeypatch.setattr(parallel, "cores", lambda: 5)  # more chunks than helper threads
     seen = []
     table_seen = []
@@ -756,25 +758,101 @@ def test_map_chunks_runs_every_chunk_and_raises_their_errors(monkeypatch):
     assert results == [b - a for a, b in parallel.chunks(10, 10**9)]  # in chunk order
     assert all(table_seen)  # every chunk saw the caller's run scope
 
+    finished = []
+
     def fails(a, b):
-        if a > 0:
-            raise ValueError(f"chunk {a}:{b} failed")
+        if a == 0:
+            raise ValueError(f"chunk {a}:{b} failed")  # the caller's chunk fails first...
+        import time
+        time.sleep(0.05)
+        finished.append(a)                             # ... the others still finish
         return 0
     with pytest.raises(ValueError, match="failed"):
         parallel.map_chunks(fails, 10, 10**9)
+    assert len(finished) == 4 and not parallel.in_own_threads()
+
+
+def test_map_chunks_called_from_a_chunk_runs_there(monkeypatch):
+    """A chunk on a helper thread that hands out work again must not wait for itself."""
+    from minigrad.kernels import parallel
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    inner = parallel.map_chunks(lambda a, b: parallel.map_chunks(lambda c, d: d - c, 6, 10**9), 4, 10**9)
+    assert inner == [[3, 3], [3, 3]]
+
+
+def test_own_threads_from_two_threads_restores_blas(monkeypatch):
+    """Two runs at once, leaving in the order they did not enter: BLAS is on one thread
+    while either is inside and back to its own count when both have left."""
+    import threading
+    from threadpoolctl import threadpool_info
+    from minigrad.kernels import parallel
+    if parallel.cores() < 2 or not parallel._blas_controller():
+        pytest.skip("needs 2 cores and a BLAS threadpoolctl can see")
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    parallel.map_chunks(lambda a, b: 0, 4, 10**9)  # the main thread sets BLAS's threads first
+    before = blas_threads()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = []
+
+    def run_a():
+        with parallel.own_threads():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def run_b():
+        a_in.wait(5)
+        with parallel.own_threads():
+            b_in.set()
+            a_out.wait(5)
+            seen.append(blas_threads())  # A has left, B is still inside
+    threads = [threading.Thread(target=run_a), threading.Thread(target=run_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen and all(n == 1 for n in seen[0][:len(before)])
+    assert blas_threads()[:len(before)] == before  # (Numba may have loaded SciPy's BLAS since)
+
+
+def test_openmp_threads_are_not_all_on_one_cpu():
+    """Numba's OpenMP threads started during a pinned run would sit on the caller's
+    CPU too; they are started before it is pinned (a subprocess: a fresh OpenMP)."""
+    from minigrad.kernels import parallel
+    if parallel.cores() < 2:
+        pytest.skip("needs 2 cores")
+    script = textwrap.dedent("""
+        import os, numpy as np
+        from minigrad.kernels import parallel, pool
+        with parallel.own_threads():  # (a run: the caller pinned to the first CPU)
+            pool.max_pool2d_forward(np.ones((64, 32, 32, 32), np.float32), (2, 2), (2, 2), (0, 0))
+            cpus = [frozenset(os.sched_getaffinity(int(t))) for t in os.listdir("/proc/self/task")]
+        pinned = [sorted(c) for c in cpus if len(c) == 1]
+        print(sorted(map(sorted, cpus)))
+        print(max(pinned.count(c) for c in pinned))  # threads pinned to the same single CPU
+    """)
+    env = dict(os.environ, OMP_PROC_BIND="true", NUMBA_NUM_THREADS="2")
+    everywhere = parallel.ALLOWED_CPUS  # (this process's main thread may be pinned by now)
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300,
+                         preexec_fn=lambda: os.sched_setaffinity(0, everywhere))
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) == 1, out.stdout  # no two threads pinned to one CPU
 
 
 def test_own_threads_keeps_blas_on_one_thread_and_splits_products():
     from threadpoolctl import threadpool_info
     from minigrad.kernels import gemm, parallel
     if parallel.cores() < 2 or not parallel._blas_controller():
-        pytest.skip(f"needs 2 cores and a BLAS threadpoolctl can see (cores {parallel.cores()}, blas {parallel._blas_controller()})")
+        pytest.skip("needs 2 cores and a BLAS threadpoolctl can see")
     rng = np.random.default_rng(0)
     a, b = rand(rng, (64, 300), np.float32), rand(rng, (300, 70), np.float32)
     before = os.sched_getaffinity(0)
     with parallel.own_threads():
         assert parallel.in_own_threads()
-        assert os.sched_getaffinity(0) == {min(parallel.ALLOWED_CPUS)}  # the helpers have the rest
+        if parallel._binding_requested():  # pinned as OpenMP would be (the helpers have the rest)
+            assert os.sched_getaffinity(0) == {min(parallel.ALLOWED_CPUS)}
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
         split = gemm.matmul(a, b)
     assert not parallel.in_own_threads() and os.sched_getaffinity(0) == before

@@ -285,7 +285,8 @@ say(f"""
 # %%
 step("6. How the batch is split over the cores")
 from minigrad.kernels import parallel  # noqa: E402
-work = 32 * 16 * 9 * 64 * 14 * 14      # conv2's multiply-adds: Cout * Cin * 3*3 * N * OH*OW
+work = 16 * 32 * 16 * 64 * 7 * 7      # conv2's multiply-adds as Winograd counts them:
+                                       # 16 per tile, Cout * Cin, N images of 7x7 tiles
 with parallel.own_threads():           # what g.run does for a plan with convolutions
     split = parallel.chunks(64, work)
 say(f"""

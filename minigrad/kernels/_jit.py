@@ -69,3 +69,16 @@ def jit(func=None, **options):
     if func is not None:
         return decorate(func)
     return decorate
+
+
+@jit(parallel=True)
+def _touch_thread_pool(out):
+    for i in prange(out.size):
+        out[i] = i
+
+
+def start_thread_pool():
+    """Run one tiny parallel loop, which makes Numba start its OpenMP threads now
+    (``parallel.py`` needs them started before it pins the calling thread)."""
+    import numpy as np
+    _touch_thread_pool(np.zeros(4 * numba.get_num_threads()))

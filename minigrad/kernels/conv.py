@@ -38,7 +38,9 @@ Three ways to compute the same sums, chosen per shape by :func:`conv2d_path`:
 Determinism: every parallel loop (``prange``) runs over *independent outputs* (one
 image, or one weight entry), and each output sums its terms in a fixed order, so the
 bits never depend on thread scheduling.  BLAS is deterministic for a fixed thread
-count and shape.
+count and shape, and chunks of images add up in chunk order (``parallel.py``): the
+same bits on every run of a program on one machine.  (The thread count, or whether
+a kernel runs inside an executor run, can change the last bits.)
 
 The ``*_reference`` twins are the same maths in a few lines of NumPy: one
 ``einsum`` per kernel offset (kh, kw) over a strided view of the padded input.
@@ -264,11 +266,11 @@ def _nchw_to_columns(gy, out, sums):
             for q in range(p):
                 v = gy[b, o, q]
                 out[o, _nn(b * p + q)] = v
-                acc += v
+                acc += float(v)  # (float: also float64 when NUMBA_DISABLE_JIT=1)
             sums[o] += acc
 
 
-@jit(fastmath={"reassoc"})
+@jit(fastmath={"reassoc"}, nogil=True)
 def _channel_sums(gy, sums):
     """``sums[o]`` += the sum of channel o of ``gy`` (N, Cout, P)."""
     n, cout, p = gy.shape
@@ -276,7 +278,7 @@ def _channel_sums(gy, sums):
         for o in range(cout):
             acc = 0.0
             for q in range(p):
-                acc += gy[b, o, q]
+                acc += float(gy[b, o, q])
             sums[o] += acc
 
 
@@ -492,7 +494,8 @@ def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
         _col2im(w2_t @ gcol, gx[start:stop], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         return sums
 
-    reuse.offer_bias_gradient(gy, parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow))
+    sums = parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow)
+    reuse.offer_bias_gradient(gy, parallel.sum_in_order(sums))
     return gx
 
 
@@ -512,7 +515,7 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
         return gcol @ _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow).T, sums
 
     parts = parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow)
-    reuse.offer_bias_gradient(gy, [sums for _, sums in parts])
+    reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
     return parallel.sum_in_order([gw for gw, _ in parts]).reshape(cout, c, kh, kw)
 
 

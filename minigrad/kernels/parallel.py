@@ -12,27 +12,37 @@ chain of steps over the *whole* batch: a rearranging loop (one core), a matrix p
 
 So the conv kernels cut the batch into one chunk of images per core and run the
 *whole chain* for each chunk on one thread: rearrange, multiply, rearrange.  The
-chunks run at the same time on a small pool of plain Python threads (the Numba loops
-release the GIL -- ``nogil=True`` -- and so does NumPy's matrix product), with BLAS on
-one thread meanwhile.  A chunk's intermediate matrices are half the size, and no core
-waits for another.  Measured on the 32->64 layer (batch 64, 2 cores, forward and both
-gradients): 7.7 ms whole-batch, 6.1 ms in chunks.
+chunks run at the same time -- the first on the calling thread, the others on helper
+threads (the Numba loops release the GIL, ``nogil=True``, and so does NumPy's matrix
+product) -- with BLAS on one thread meanwhile.  A chunk's intermediate matrices are
+half the size, and no core waits for another.  Measured on the 32->64 layer (batch
+64, 2 cores, forward and both gradients): 7.7 ms whole-batch, 5.6 ms in chunks.
 
 **One pool at a time.**  OpenBLAS's own threads keep spinning for a while after each
 product; if our threads start then, three busy threads share two cores and the
-operating system sorts it out in 4 ms time slices (a CIFAR step took 18 instead of 12
+operating system sorts it out in 4 ms time slices (a CIFAR step took 18 instead of 11
 ms).  So the executor runs a whole plan that contains such kernels inside
 :func:`own_threads`: BLAS stays on one thread for the entire run, and the matrix
 products of the dense layers are split by rows on our threads instead
 (:func:`split_rows`) -- the way PyTorch runs its own thread pool over a sequential
 BLAS.  Outside such runs nothing changes: NumPy's BLAS uses its threads as usual.
 
-Determinism: the chunks are fixed by the batch size and the number of cores (never by
-timing), each writes its own slice of the output, and results that add up over chunks
-(a weight gradient) are summed in chunk order afterwards -- the same bits on every run.
+**Pinning, as OpenMP does when asked.**  With ``OMP_PROC_BIND`` set (the Makefile
+and benchmarks set it: unpinned threads stall at random on these VMs), helper k runs
+on the k-th allowed CPU and the calling thread on the first one for the time of a
+run; helpers sleep between chunks, and unpinned, the scheduler had put helper and
+caller on one CPU after any idle moment (a 0.66 ms conv at 0.95 ms, call after call).
+Without ``OMP_PROC_BIND`` nothing is pinned.  ``MINIGRAD_NUM_THREADS`` caps the number
+of threads (1: everything on the calling thread).
 
-Small problems run as one chunk on the calling thread: waking threads costs some
-tens of microseconds.
+Determinism: the chunks are fixed by the batch size, the number of threads and
+whether the call runs inside :func:`own_threads` (never by timing); each chunk writes
+its own slice of the output, and results that add up over chunks (a weight gradient,
+channel sums) are summed in chunk order -- the same bits on every run of the same
+program on the same machine.  (A different thread count can change the last bits.)
+
+Small problems run as one chunk on the calling thread: handing work to a helper costs
+about 25 microseconds.
 """
 
 from __future__ import annotations
@@ -42,24 +52,30 @@ import os
 import queue
 import threading
 
+import numpy as np
+
 from . import reuse
 
 
+def _binding_requested() -> bool:
+    return os.environ.get("OMP_PROC_BIND", "").lower() not in ("", "false")
+
+
 def _allowed_cpus():
-    """The CPUs this process may use.  Not simply the calling thread's affinity: with
-    OMP_PROC_BIND=true (as the Makefile and benchmarks set) an OpenMP runtime pins
-    the thread that starts it -- Python's main thread, when scikit-learn is imported
-    or Numba runs its first parallel loop -- to one CPU, and threads started later
-    inherit that.  A single CPU under OMP_PROC_BIND is taken to be that pinning."""
+    """The CPUs minigrad's threads may use.  Not simply the calling thread's affinity:
+    with OMP_PROC_BIND set an OpenMP runtime pins the thread that starts it --
+    Python's main thread, when scikit-learn is imported or Numba runs its first
+    parallel loop -- to one CPU, and threads started later inherit that.  So a single
+    CPU under OMP_PROC_BIND is taken to be that pinning (to keep minigrad on one CPU
+    on purpose, set MINIGRAD_NUM_THREADS=1)."""
     if not hasattr(os, "sched_getaffinity"):
         return None
     mine = frozenset(os.sched_getaffinity(0))
-    if len(mine) == 1 and os.environ.get("OMP_PROC_BIND", "").lower() not in ("", "false"):
+    if len(mine) == 1 and _binding_requested():
         return frozenset(range(os.cpu_count() or 1))
     return mine
 
 
-# Our threads get this set back (``_free_thread``), whatever the starting thread had.
 ALLOWED_CPUS = _allowed_cpus()
 
 # Below this many multiply-adds a conv kernel runs as one chunk on the calling thread.
@@ -67,12 +83,13 @@ ALLOWED_CPUS = _allowed_cpus()
 # chunk means one core: chunks pay from small sizes on.  Called on its own, a kernel
 # has BLAS's threads for one chunk, and switching BLAS to one thread and back for a
 # single call costs more than it saves on small convs.  Measured fwd+bwd, batch 64,
-# one chunk / a chunk per core, in a run | called alone:
+# one chunk / a chunk per core, in a run | called alone (the work counted as the
+# kernels count it: Cout*C*KH*KW*N*OH*OW for im2col, 16*Cout*C*tiles for Winograd):
 #   64x8x8x8 -> 8 3x3 (1.3M multiply-adds)   0.27 / 0.36 ms | 0.25 / 0.38 ms
 #   64x1x28x28 -> 6 5x5 (5.5M)                0.89 / 0.88   | 0.80 / 1.00
 #   64x6x12x12 -> 16 5x5 (9.8M)               0.90 / 0.67   | 0.62 / 1.01
 #   64x3x32x32 -> 32 3x3 (50M)                5.3 / 2.9     | 3.6 / 2.9
-#   64x32x15x15 -> 64 3x3 (100M, Winograd)    10.8 / 5.6    | 7.5 / 5.6
+#   64x32x15x15 -> 64 3x3 (103M, Winograd)    10.8 / 5.6    | 7.5 / 5.6
 MIN_PARALLEL_WORK_IN_RUN = 4_000_000
 MIN_PARALLEL_WORK = 20_000_000
 # ... and a matrix product inside :func:`own_threads` (rows split over the threads).
@@ -80,30 +97,33 @@ MIN_PARALLEL_MATMUL = 1_000_000
 
 _lock = threading.Lock()
 _pool = None
-_blas = None  # threadpoolctl's controller for the BLAS NumPy uses, or False if none
-_state = threading.local()  # .own: inside own_threads() on this thread
+_blas = None          # threadpoolctl's controller for the BLAS NumPy uses, or False if none
+_state = threading.local()  # .own: inside own_threads(); .helper: a helper thread
+_runs = 0             # threads inside own_threads() right now (guarded by _lock)
+_saved_blas = None    # BLAS thread counts to restore when the last run leaves
 
 
 def cores() -> int:
-    """The cores this process may run on (see ``_allowed_cpus``)."""
-    return len(ALLOWED_CPUS) if ALLOWED_CPUS else (os.cpu_count() or 1)
+    """How many threads minigrad's kernels use: the allowed CPUs (``_allowed_cpus``),
+    capped by ``MINIGRAD_NUM_THREADS`` if set."""
+    n = len(ALLOWED_CPUS) if ALLOWED_CPUS else (os.cpu_count() or 1)
+    cap = os.environ.get("MINIGRAD_NUM_THREADS")
+    return max(1, min(n, int(cap))) if cap else n
 
 
-def _pin_helper(index):
-    """Pin helper thread ``index`` (1, 2, ...) to a CPU of its own.
-
-    Not left to the scheduler: helpers sleep between chunks, and a thread woken by
-    another is placed next to it; after an idle moment the helper and the calling
-    thread ended up sharing one CPU for as long as the work came in short bursts
-    (a 0.66 ms conv took 0.95 ms after 0.3 s of idling, call after call).  The caller
-    takes the first CPU for the time of a run (``_pin_caller``; OpenMP pins it there
-    anyway under OMP_PROC_BIND)."""
-    if ALLOWED_CPUS:
-        cpus = sorted(ALLOWED_CPUS)
-        try:
-            os.sched_setaffinity(0, {cpus[index % len(cpus)]})  # 0: the calling thread
-        except OSError:  # not allowed here: leave it to the scheduler
-            pass
+def _pin(cpu):
+    """Pin the calling thread to ``cpu`` when OMP_PROC_BIND asks for binding; return
+    the CPU set it had (to restore) or ``None`` if nothing changed."""
+    if not (ALLOWED_CPUS and _binding_requested()):
+        return None
+    before = os.sched_getaffinity(0)
+    if before == {cpu}:
+        return None
+    try:
+        os.sched_setaffinity(0, {cpu})  # 0: the calling thread (Linux)
+    except OSError:  # not allowed here: leave it to the scheduler
+        return None
+    return before
 
 
 def _blas_controller():
@@ -117,6 +137,19 @@ def _blas_controller():
     return _blas
 
 
+def _set_blas_threads(counts):
+    """Give each BLAS library (threadpoolctl found them) its thread count; return
+    the counts they had.  Called under ``_lock`` by the first run in and the last one
+    out.  (Not ``ThreadpoolController.limit``: for OpenBLAS that lets only the first
+    Python thread that ever set a limit change it again -- a run from another thread
+    would silently keep BLAS's threads.  Our runs count themselves instead.)"""
+    libs = _blas_controller().lib_controllers
+    before = [lib.get_num_threads() for lib in libs]
+    for lib, n in zip(libs, counts):
+        getattr(lib, "_real_set_num_threads", lib.set_num_threads)(n)
+    return before
+
+
 class _Worker:
     """One helper thread that runs the jobs put in its queue, one after the other."""
 
@@ -126,7 +159,8 @@ class _Worker:
         threading.Thread(target=self._loop, name=f"minigrad-{index}", daemon=True).start()
 
     def _loop(self):
-        _pin_helper(self.index)
+        _state.helper = True  # work handed out from here runs here (see map_chunks)
+        _pin(sorted(ALLOWED_CPUS)[self.index % len(ALLOWED_CPUS)] if ALLOWED_CPUS else 0)
         while True:
             job, table, done = self.jobs.get()
             try:
@@ -137,7 +171,7 @@ class _Worker:
 
 
 def _workers():
-    """The helper threads (one fewer than the cores: the calling thread works too)."""
+    """The helper threads (one fewer than the threads: the calling thread works too)."""
     global _pool
     with _lock:
         if _pool is None:
@@ -147,8 +181,9 @@ def _workers():
 
 def _forget_workers():
     """In a child made by ``fork`` only the forking thread exists: start afresh."""
-    global _pool, _lock
-    _pool, _lock = None, threading.Lock()
+    global _pool, _lock, _runs, _saved_blas
+    _pool, _lock, _runs, _saved_blas = None, threading.Lock(), 0, None
+    _state.own = False
 
 
 if hasattr(os, "register_at_fork"):
@@ -159,55 +194,58 @@ _openmp_started = False
 
 
 def _start_openmp():
-    """Start Numba's OpenMP thread pool (used by the pooling kernels) *before* the
-    caller is pinned: OpenMP lays out its threads over the CPUs the starting thread
-    may use, and started inside a pinned run it put all of them on one CPU (the
-    pooling backward of a CIFAR step: 0.84 instead of 0.4 ms)."""
+    """Start Numba's OpenMP threads (the pooling kernels' ``prange``) *before* the
+    caller is pinned: a new thread inherits its creator's CPU set, and started inside
+    a pinned run all of OpenMP's threads sat on one CPU (the pooling backward of a
+    CIFAR step: 0.84 instead of 0.4 ms).  Running one tiny parallel loop creates them."""
     global _openmp_started
     if not _openmp_started:
         _openmp_started = True
-        import numba
-        numba.get_num_threads()  # launches the threading layer
-
-
-def _pin_caller():
-    """Pin the calling thread to the first allowed CPU (the helpers have the others,
-    see ``_pin_helper``); return its previous CPU set to restore, or ``None``."""
-    if not ALLOWED_CPUS:
-        return None
-    _start_openmp()
-    before = os.sched_getaffinity(0)
-    first = {min(ALLOWED_CPUS)}
-    if before == first:
-        return None
-    try:
-        os.sched_setaffinity(0, first)
-    except OSError:
-        return None
-    return before
+        from ._jit import start_thread_pool
+        start_thread_pool()
 
 
 @contextlib.contextmanager
 def own_threads():
-    """For one run of a plan: BLAS on one thread, big products split on our threads."""
+    """For one run of a plan: BLAS on one thread, big products split on our threads,
+    the calling thread pinned to the first CPU under OMP_PROC_BIND.
+
+    Several threads may be inside at once (two ``g.run`` in parallel): the first one
+    in limits BLAS and the last one out restores it; only the first is pinned."""
+    global _runs, _saved_blas
     blas = _blas_controller()
-    if cores() < 2 or not blas or getattr(_state, "own", False):
+    if cores() < 2 or not blas or in_own_threads():
         yield
         return
-    _state.own = True
-    caller = _pin_caller()
+    _start_openmp()
+    restore = None
+    with _lock:
+        _runs += 1
+        if _runs == 1:
+            _saved_blas = _set_blas_threads([1] * len(blas.lib_controllers))
+            restore = _pin(min(ALLOWED_CPUS)) if ALLOWED_CPUS else None
     try:
-        with blas.limit(limits=1):
-            yield
+        _state.own = True
+        yield
     finally:
         _state.own = False
-        if caller is not None:
-            os.sched_setaffinity(0, caller)
+        with _lock:
+            _runs -= 1
+            if _runs == 0:
+                _set_blas_threads(_saved_blas)
+                _saved_blas = None
+        if restore is not None:
+            os.sched_setaffinity(0, restore)
+
+
+def in_own_threads() -> bool:
+    """Inside :func:`own_threads` on this thread (BLAS on one thread)?"""
+    return getattr(_state, "own", False)
 
 
 def chunks(n, work, min_work=None):
     """The ranges ``(start, stop)`` that ``n`` rows or images are cut into: one per
-    core when ``work`` (multiply-adds of the whole call) is at least ``min_work``,
+    thread when ``work`` (multiply-adds of the whole call) is at least ``min_work``,
     else a single range.  (``min_work`` defaults to the thresholds above.)"""
     workers = cores()
     if min_work is None:
@@ -219,39 +257,39 @@ def chunks(n, work, min_work=None):
 
 
 def map_chunks(fn, n, work, min_work=None):
-    """``[fn(start, stop) for each chunk]``, in chunk order; several chunks run on the
-    thread pool with BLAS on one thread (see the module docstring)."""
+    """``[fn(start, stop) for each chunk]``, in chunk order; several chunks run at
+    once, the first on the calling thread, with BLAS on one thread (see the module
+    docstring).  If chunks fail, the first error is raised once all have finished."""
     ranges = chunks(n, work, min_work)
     if len(ranges) == 1:
         return [fn(*ranges[0])]
-    table = reuse.current_table()
+    if getattr(_state, "helper", False):  # called from a chunk on a helper: its
+        return [fn(*r) for r in ranges]     # queue is busy with us, so run them here
     workers = _workers()
     if not workers:
         return [fn(*r) for r in ranges]
+    table = reuse.current_table()
     with own_threads():
         replies = []
         for i, (start, stop) in enumerate(ranges[1:]):
             reply = queue.SimpleQueue()
             workers[i % len(workers)].jobs.put((lambda a=start, b=stop: fn(a, b), table, reply))
             replies.append(reply)
-        results = [fn(*ranges[0])]  # the first chunk on the calling thread
-        for reply in replies:
-            ok, value = reply.get()
-            if not ok:
-                raise value
-            results.append(value)
-    return results
-
-
-def in_own_threads() -> bool:
-    """Inside :func:`own_threads` on this thread (BLAS on one thread)?"""
-    return getattr(_state, "own", False)
+        outcomes = []
+        try:
+            outcomes.append((True, fn(*ranges[0])))  # the first chunk on the calling thread
+        except BaseException as err:
+            outcomes.append((False, err))
+        outcomes += [reply.get() for reply in replies]  # wait for all, even after an error
+    for ok, value in outcomes:
+        if not ok:
+            raise value
+    return [value for _, value in outcomes]
 
 
 def split_rows(a, b):
     """``a @ b`` for 2-D ``a`` and ``b`` with the rows of ``a`` split over our threads
     (for :func:`own_threads` runs, where BLAS is on one thread)."""
-    import numpy as np
     m, k = a.shape
     out = np.empty((m, b.shape[1]), dtype=np.result_type(a, b))
 

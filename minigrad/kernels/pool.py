@@ -273,7 +273,7 @@ def max_pool2d_backward(gy, x, y, kernel, stride, padding, relu=False):
     """Gradient w.r.t. ``x``: each ``gy`` goes to the first ``x == y`` of its window.
 
     ``relu=True`` when ``x`` is a relu's output and the relu's backward is fused in
-    (executor fusion): the gradient then reaches the relu's input only through
+    (``minigrad/fusion.py``): the gradient then reaches the relu's input only through
     windows whose max is positive, so those with ``y <= 0`` pass nothing on."""
     _out_shape(x.shape, kernel, stride, padding)
     gy, x, y = (np.ascontiguousarray(a, dtype=x.dtype) for a in (gy, x, y))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import weakref
 
 _state = threading.local()
 
@@ -68,6 +69,8 @@ def remember(kind, arrays, params, compute, uses=2):
         return compute()
     key = (kind, tuple(id(a) for a in arrays), params)
     entry = table.get(key)
+    if entry is not None and not _same(entry[0], arrays):
+        entry = None  # an offer for an array that has died: its id now names another
     if entry is None:
         entry = table[key] = [arrays, compute(), uses]  # the arrays keep their ids unique
     entry[2] -= 1
@@ -85,14 +88,18 @@ def offer(kind, arrays, params, value, uses=1):
     gradient is exactly those sums."""
     table = getattr(_state, "table", None)
     if table is not None:
-        table[(kind, tuple(id(a) for a in arrays), params)] = [arrays, value, uses]
+        # weak references: an offer nobody takes (a conv without bias) must not keep
+        # the arrays alive until the end of the run
+        refs = tuple(weakref.ref(a) for a in arrays)
+        table[(kind, tuple(id(a) for a in arrays), params)] = [refs, value, uses]
 
 
-def offer_bias_gradient(gy, chunk_sums):
-    """Offer the channel sums of the output gradient ``gy`` -- float64 partial sums,
-    one array per chunk of images, added in chunk order -- as the bias gradient that
-    ``conv2d_grad_bias`` will ask for in this run."""
-    total = chunk_sums[0]
-    for part in chunk_sums[1:]:
-        total = total + part
-    offer("bias gradient", (gy,), (), total.astype(gy.dtype))
+def _same(kept, arrays):
+    """Are the arrays an entry was made for (strong or weak references) these ones?"""
+    return all((k() if isinstance(k, weakref.ref) else k) is a for k, a in zip(kept, arrays))
+
+
+def offer_bias_gradient(gy, sums):
+    """Offer the channel sums of the output gradient ``gy`` (float64) as the bias
+    gradient that ``conv2d_grad_bias`` will ask for in this run."""
+    offer("bias gradient", (gy,), (), sums.astype(gy.dtype))

@@ -371,7 +371,8 @@ def winograd_grad_input(gy, w, x_shape, padding):
         _input_transform_adjoint(flat, c, stop - start, h, wd, ph, pw, th, tw, dx[start:stop])
         return sums
 
-    reuse.offer_bias_gradient(gy, parallel.map_chunks(images, n, 16 * cout * c * n * th * tw))
+    sums = parallel.map_chunks(images, n, 16 * cout * c * n * th * tw)
+    reuse.offer_bias_gradient(gy, parallel.sum_in_order(sums))
     return dx
 
 
@@ -387,5 +388,5 @@ def winograd_grad_weight(gy, x, padding):
         return np.matmul(dm, v.transpose(0, 2, 1)), sums  # (16, Cout, C)
 
     parts = parallel.map_chunks(images, n, 16 * cout * c * n * th * tw)
-    reuse.offer_bias_gradient(gy, [sums for _, sums in parts])
+    reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
     return _filter_gradient(parallel.sum_in_order([du for du, _ in parts]))

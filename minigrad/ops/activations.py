@@ -63,7 +63,7 @@ class Relu(_FloatUnary):
         # relu's *output* tells where its input was positive (y > 0 exactly when
         # x > 0), so the backward pass reads y, as PyTorch's does.  The input can then
         # be dropped after the forward pass, and a conv2d feeding this relu can write
-        # relu(conv) directly (see executor_fusion.py).
+        # relu(conv) directly (see fusion.py).
         return (relu_grad(g, node),)
 
 

@@ -91,7 +91,7 @@ class Conv2dGradBias(Op):
     they read all of ``g`` (kernels/reuse.py): one pass over ``g`` instead of two."""
     name = "conv2d_grad_bias"
     shares_kernel_work = True
-    rule = "dL/dbias[c] = sum of dL/d{a}[:, c, :, :]"
+    rule = "{a} summed over N, H and W: one number per channel"
 
     def infer(self, g):
         if len(g.shape) != 4:
