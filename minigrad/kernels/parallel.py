@@ -220,10 +220,10 @@ def own_threads():
     _start_openmp()
     restore = None
     with _lock:
-        _runs += 1
-        if _runs == 1:
+        if _runs == 0:
             _saved_blas = _set_blas_threads([1] * len(blas.lib_controllers))
             restore = _pin(min(ALLOWED_CPUS)) if ALLOWED_CPUS else None
+        _runs += 1
     try:
         _state.own = True
         yield
