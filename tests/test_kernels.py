@@ -897,3 +897,11 @@ def test_helper_threads_are_restarted_in_a_forked_child(monkeypatch):
         os.kill(pid, 9)
         pytest.fail("the forked child hung handing work to its parent's threads")
     assert os.WEXITSTATUS(status) == 0
+
+
+def test_minigrad_num_threads_caps_the_threads(monkeypatch):
+    from minigrad.kernels import parallel
+    monkeypatch.setenv("MINIGRAD_NUM_THREADS", "1")
+    assert parallel.cores() == 1 and parallel.chunks(64, 10**12) == [(0, 64)]
+    monkeypatch.setenv("MINIGRAD_NUM_THREADS", "64")
+    assert parallel.cores() == len(parallel.ALLOWED_CPUS)  # a cap, never more CPUs
