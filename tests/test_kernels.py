@@ -905,3 +905,6 @@ def test_minigrad_num_threads_caps_the_threads(monkeypatch):
     assert parallel.cores() == 1 and parallel.chunks(64, 10**12) == [(0, 64)]
     monkeypatch.setenv("MINIGRAD_NUM_THREADS", "64")
     assert parallel.cores() == len(parallel.ALLOWED_CPUS)  # a cap, never more CPUs
+    monkeypatch.setenv("MINIGRAD_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="MINIGRAD_NUM_THREADS must be a whole number"):
+        parallel.cores()

@@ -107,8 +107,12 @@ def cores() -> int:
     """How many threads minigrad's kernels use: the allowed CPUs (``_allowed_cpus``),
     capped by ``MINIGRAD_NUM_THREADS`` if set."""
     n = len(ALLOWED_CPUS) if ALLOWED_CPUS else (os.cpu_count() or 1)
-    cap = os.environ.get("MINIGRAD_NUM_THREADS")
-    return max(1, min(n, int(cap))) if cap else n
+    cap = os.environ.get("MINIGRAD_NUM_THREADS", "").strip()
+    if not cap:
+        return n
+    if not cap.isdigit() or int(cap) < 1:
+        raise ValueError(f"MINIGRAD_NUM_THREADS must be a whole number of threads >= 1, got {cap!r}")
+    return min(n, int(cap))
 
 
 def _pin(cpu):
