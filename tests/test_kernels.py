@@ -854,9 +854,11 @@ def test_own_threads_keeps_blas_on_one_thread_and_splits_products():
         if parallel._binding_requested():  # pinned as OpenMP would be (the helpers have the rest)
             assert os.sched_getaffinity(0) == {min(parallel.ALLOWED_CPUS)}
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
-        split = gemm.matmul(a, b)
+        split_sum = gemm.matmul(a, b)          # long summed side: split there
+        split_rows = gemm.matmul(a.T.copy(), a[:, :70].copy())  # (300, 64) @ (64, 70): the rows
     assert not parallel.in_own_threads() and os.sched_getaffinity(0) == before
-    np.testing.assert_allclose(split, a @ b, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(split_sum, a @ b, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(split_rows, a.T @ a[:, :70], rtol=1e-5, atol=1e-4)
 
 
 def test_allowed_cpus_sees_through_openmp_pinning(monkeypatch):

@@ -42,11 +42,11 @@ def matmul(a, b):
     float32).
 
     In a run where minigrad's threads share out the work (``parallel.own_threads``:
-    BLAS is on one thread then), a big 2-D float product has its rows split over
-    those threads."""
+    BLAS is on one thread then), a big 2-D float product is shared out over those
+    threads."""
     if (parallel.in_own_threads() and a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]
             and a.dtype == b.dtype and a.dtype in _FLOATS and a.size * b.shape[1] >= parallel.MIN_PARALLEL_MATMUL):
-        return parallel.split_rows(a, b)
+        return parallel.split_product(a, b)
     return np.matmul(a, b)
 
 

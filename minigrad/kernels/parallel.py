@@ -23,8 +23,8 @@ product; if our threads start then, three busy threads share two cores and the
 operating system sorts it out in 4 ms time slices (a CIFAR step took 18 instead of 11
 ms).  So the executor runs a whole plan that contains such kernels inside
 :func:`own_threads`: BLAS stays on one thread for the entire run, and the matrix
-products of the dense layers are split by rows on our threads instead
-(:func:`split_rows`) -- the way PyTorch runs its own thread pool over a sequential
+products of the dense layers are shared out on our threads instead
+(:func:`split_product`) -- the way PyTorch runs its own thread pool over a sequential
 BLAS.  Outside such runs nothing changes: NumPy's BLAS uses its threads as usual.
 
 **Pinning, as OpenMP does when asked.**  With ``OMP_PROC_BIND`` set (the Makefile
@@ -291,16 +291,26 @@ def map_chunks(fn, n, work, min_work=None):
     return [value for _, value in outcomes]
 
 
-def split_rows(a, b):
-    """``a @ b`` for 2-D ``a`` and ``b`` with the rows of ``a`` split over our threads
-    (for :func:`own_threads` runs, where BLAS is on one thread)."""
+def split_product(a, b):
+    """``a @ b`` for 2-D ``a`` and ``b``, shared out over our threads (for
+    :func:`own_threads` runs, where BLAS is on one thread).  Along the longer of the
+    two sides of ``a``: its rows (each thread writes its rows of the result), or the
+    summed dimension (each thread multiplies a slice of ``a``'s columns with the same
+    rows of ``b``; the partial results are added in order).  Measured, 2 threads:
+    64x2304 @ 2304x128 0.22 ms split on the sum, 0.38 on the rows (each thread then
+    packs all of ``b``); 2304x64 @ 64x128 0.21 on the rows, 0.26 on the sum."""
     m, k = a.shape
-    out = np.empty((m, b.shape[1]), dtype=np.result_type(a, b))
+    n = b.shape[1]
+    if k > m:
+        parts = map_chunks(lambda start, stop: a[:, start:stop] @ b[start:stop], k, m * k * n,
+                           MIN_PARALLEL_MATMUL)
+        return sum_in_order(parts)
+    out = np.empty((m, n), dtype=np.result_type(a, b))
 
     def rows(start, stop):
         np.matmul(a[start:stop], b, out=out[start:stop])
 
-    map_chunks(rows, m, m * k * b.shape[1], MIN_PARALLEL_MATMUL)
+    map_chunks(rows, m, m * k * n, MIN_PARALLEL_MATMUL)
     return out
 
 
