@@ -205,3 +205,14 @@ def test_an_offer_nobody_takes_does_not_keep_its_array_alive():
         other = np.zeros((4, 3, 5, 5))  # may get the dead array's id: must not see its sums
         got = reuse.remember("bias gradient", (other,), (), lambda: "computed", uses=1)
         assert got == "computed"
+
+
+def test_a_stale_entry_for_a_reused_id_is_not_taken():
+    """An entry made for one array, found under another array's id, is not handed out."""
+    import weakref
+    gone, asked = np.ones(3), np.zeros(3)
+    with reuse.run_scope():
+        table = reuse.current_table()
+        table[("bias gradient", (id(asked),), ())] = [(weakref.ref(gone),), "stale", 1]
+        assert reuse.remember("bias gradient", (asked,), (), lambda: "fresh", uses=1) == "fresh"
+        reuse.offer("k", (np.float64(2.0),), (), "scalars cannot be weakly referenced")  # no TypeError

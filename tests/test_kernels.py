@@ -774,10 +774,16 @@ def test_map_chunks_runs_every_chunk_and_raises_their_errors(monkeypatch):
 
 def test_map_chunks_called_from_a_chunk_runs_there(monkeypatch):
     """A chunk on a helper thread that hands out work again must not wait for itself."""
+    import threading
     from minigrad.kernels import parallel
     monkeypatch.setattr(parallel, "cores", lambda: 2)
-    inner = parallel.map_chunks(lambda a, b: parallel.map_chunks(lambda c, d: d - c, 6, 10**9), 4, 10**9)
-    assert inner == [[3, 3], [3, 3]]
+    got = []
+    t = threading.Thread(target=lambda: got.append(parallel.map_chunks(
+        lambda a, b: parallel.map_chunks(lambda c, d: d - c, 6, 10**9), 4, 10**9)), daemon=True)
+    t.start()
+    t.join(20)
+    assert not t.is_alive(), "a helper waited for work it had queued for itself"
+    assert got == [[[3, 3], [3, 3]]]
 
 
 def test_own_threads_from_two_threads_restores_blas(monkeypatch):
@@ -848,7 +854,9 @@ def test_own_threads_keeps_blas_on_one_thread_and_splits_products():
         pytest.skip("needs 2 cores and a BLAS threadpoolctl can see")
     rng = np.random.default_rng(0)
     a, b = rand(rng, (64, 300), np.float32), rand(rng, (300, 70), np.float32)
+    parallel._start_openmp()  # (OpenMP pins the main thread for good under OMP_PROC_BIND)
     before = os.sched_getaffinity(0)
+    blas_before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
     with parallel.own_threads():
         assert parallel.in_own_threads()
         if parallel._binding_requested():  # pinned as OpenMP would be (the helpers have the rest)
@@ -857,6 +865,7 @@ def test_own_threads_keeps_blas_on_one_thread_and_splits_products():
         split_sum = gemm.matmul(a, b)          # long summed side: split there
         split_rows = gemm.matmul(a.T.copy(), a[:, :70].copy())  # (300, 64) @ (64, 70): the rows
     assert not parallel.in_own_threads() and os.sched_getaffinity(0) == before
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == blas_before
     np.testing.assert_allclose(split_sum, a @ b, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(split_rows, a.T @ a[:, :70], rtol=1e-5, atol=1e-4)
 
@@ -910,3 +919,45 @@ def test_minigrad_num_threads_caps_the_threads(monkeypatch):
     monkeypatch.setenv("MINIGRAD_NUM_THREADS", "two")
     with pytest.raises(ValueError, match="MINIGRAD_NUM_THREADS must be a whole number"):
         parallel.cores()
+
+
+def test_nothing_is_pinned_without_omp_proc_bind(monkeypatch):
+    from minigrad.kernels import parallel
+    if parallel.cores() < 2 or not parallel._blas_controller():
+        pytest.skip("needs 2 cores and a BLAS threadpoolctl can see")
+    monkeypatch.delenv("OMP_PROC_BIND", raising=False)
+    before = os.sched_getaffinity(0)
+    with parallel.own_threads():
+        assert os.sched_getaffinity(0) == before
+
+
+def test_split_product_splits_the_longer_side(monkeypatch):
+    from minigrad.kernels import parallel
+    split = []
+    real = parallel.map_chunks
+    monkeypatch.setattr(parallel, "map_chunks", lambda fn, n, *a: split.append(n) or real(fn, n, *a))
+    rng = np.random.default_rng(5)
+    wide, tall = rand(rng, (8, 3000), np.float64), rand(rng, (3000, 8), np.float64)
+    np.testing.assert_allclose(parallel.split_product(wide, tall), wide @ tall, rtol=1e-12)  # k > m: the sum
+    np.testing.assert_allclose(parallel.split_product(tall, wide), tall @ wide, rtol=1e-12)  # m > k: the rows
+    assert split == [3000, 3000]  # 3000 = k the first time, m the second
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_inside_a_run_keeps_the_count():
+    from minigrad.kernels import parallel
+    if parallel.cores() < 2 or not parallel._blas_controller():
+        pytest.skip("needs 2 cores and a BLAS threadpoolctl can see")
+    with parallel.own_threads():
+        pid = os.fork()
+        if pid == 0:
+            ok = False
+            try:
+                ok = parallel._runs == 1
+            finally:
+                if not ok:
+                    os._exit(1)
+    if pid == 0:  # the child, after leaving the run
+        os._exit(0 if parallel._runs == 0 else 2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0

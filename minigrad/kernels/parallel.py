@@ -30,10 +30,11 @@ BLAS.  Outside such runs nothing changes: NumPy's BLAS uses its threads as usual
 **Pinning, as OpenMP does when asked.**  With ``OMP_PROC_BIND`` set (the Makefile
 and benchmarks set it: unpinned threads stall at random on these VMs), helper k runs
 on the k-th allowed CPU and the calling thread on the first one for the time of a
-run; helpers sleep between chunks, and unpinned, the scheduler had put helper and
-caller on one CPU after any idle moment (a 0.66 ms conv at 0.95 ms, call after call).
-Without ``OMP_PROC_BIND`` nothing is pinned.  ``MINIGRAD_NUM_THREADS`` caps the number
-of threads (1: everything on the calling thread).
+run (OpenMP itself pins it there for good once Numba's first parallel loop runs);
+helpers sleep between chunks, and unpinned, the scheduler had put helper and caller on
+one CPU after any idle moment (a 0.66 ms conv at 0.95 ms, call after call).  Without
+``OMP_PROC_BIND`` nothing is pinned.  ``MINIGRAD_NUM_THREADS`` caps the number of
+minigrad's threads (1: no helpers; BLAS and Numba keep their own threads).
 
 Determinism: the chunks are fixed by the batch size, the number of threads and
 whether the call runs inside :func:`own_threads` (never by timing); each chunk writes
@@ -92,7 +93,7 @@ ALLOWED_CPUS = _allowed_cpus()
 #   64x32x15x15 -> 64 3x3 (103M, Winograd)    10.8 / 5.6    | 7.5 / 5.6
 MIN_PARALLEL_WORK_IN_RUN = 4_000_000
 MIN_PARALLEL_WORK = 20_000_000
-# ... and a matrix product inside :func:`own_threads` (rows split over the threads).
+# ... and a matrix product inside :func:`own_threads` (shared out by split_product).
 MIN_PARALLEL_MATMUL = 1_000_000
 
 _lock = threading.Lock()
@@ -133,6 +134,7 @@ def _pin(cpu):
 def _blas_controller():
     global _blas
     if _blas is None:
+        _start_openmp()  # (loads Numba, which may load another BLAS: SciPy's)
         try:
             from threadpoolctl import ThreadpoolController
             _blas = ThreadpoolController().select(user_api="blas") or False
@@ -141,16 +143,30 @@ def _blas_controller():
     return _blas
 
 
-def _set_blas_threads(counts):
-    """Give each BLAS library (threadpoolctl found them) its thread count; return
-    the counts they had.  Called under ``_lock`` by the first run in and the last one
-    out.  (Not ``ThreadpoolController.limit``: for OpenBLAS that lets only the first
-    Python thread that ever set a limit change it again -- a run from another thread
-    would silently keep BLAS's threads.  Our runs count themselves instead.)"""
+def _per_thread(lib):
+    """Does this BLAS keep a thread count per calling thread (MKL, or OpenBLAS built
+    on OpenMP) rather than one for the process (OpenBLAS on pthreads, BLIS)?"""
+    return lib.internal_api == "mkl" or getattr(lib, "threading_layer", None) == "openmp"
+
+
+def _set_blas_threads(counts, per_thread):
+    """Give the BLAS libraries threadpoolctl found -- those that keep a count per
+    thread (``per_thread=True``) or those with one count for the process -- the thread
+    counts ``counts`` (one per library; ``None``: leave it); return the counts they had.
+
+    Process-wide counts are set by the first run in and the last one out, under
+    ``_lock``.  (Not with ``ThreadpoolController.limit``: for OpenBLAS it lets only one
+    Python thread at a time hold a limit, so a run from a second thread would
+    silently keep BLAS's threads.  Our runs count themselves, and any of them may set
+    the count: ``clear_controlling_thread`` hands it over.)"""
     libs = _blas_controller().lib_controllers
     before = [lib.get_num_threads() for lib in libs]
     for lib, n in zip(libs, counts):
-        getattr(lib, "_real_set_num_threads", lib.set_num_threads)(n)
+        if n is None or _per_thread(lib) != per_thread:
+            continue
+        if hasattr(lib, "clear_controlling_thread"):
+            lib.clear_controlling_thread(force=True)
+        lib.set_num_threads(n)
     return before
 
 
@@ -165,6 +181,8 @@ class _Worker:
     def _loop(self):
         _state.helper = True  # work handed out from here runs here (see map_chunks)
         _pin(sorted(ALLOWED_CPUS)[self.index % len(ALLOWED_CPUS)] if ALLOWED_CPUS else 0)
+        if _blas_controller():  # BLAS libraries with a count per thread: 1 here, for good
+            _set_blas_threads([1] * len(_blas_controller().lib_controllers), per_thread=True)
         while True:
             job, table, done = self.jobs.get()
             try:
@@ -184,10 +202,11 @@ def _workers():
 
 
 def _forget_workers():
-    """In a child made by ``fork`` only the forking thread exists: start afresh."""
-    global _pool, _lock, _runs, _saved_blas
-    _pool, _lock, _runs, _saved_blas = None, threading.Lock(), 0, None
-    _state.own = False
+    """In a child made by ``fork`` only the forking thread exists: no helpers, and
+    only its own run (if it forked inside one) still counts."""
+    global _pool, _lock, _runs
+    _pool, _lock = None, threading.Lock()
+    _runs = 1 if in_own_threads() else 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -221,22 +240,24 @@ def own_threads():
     if cores() < 2 or not blas or in_own_threads():
         yield
         return
-    _start_openmp()
+    ones = [1] * len(blas.lib_controllers)
     restore = None
     with _lock:
         if _runs == 0:
-            _saved_blas = _set_blas_threads([1] * len(blas.lib_controllers))
+            _saved_blas = _set_blas_threads(ones, per_thread=False)
             restore = _pin(min(ALLOWED_CPUS)) if ALLOWED_CPUS else None
         _runs += 1
+    mine = _set_blas_threads(ones, per_thread=True)  # this thread's own counts, if any
     try:
         _state.own = True
         yield
     finally:
         _state.own = False
+        _set_blas_threads(mine, per_thread=True)
         with _lock:
             _runs -= 1
             if _runs == 0:
-                _set_blas_threads(_saved_blas)
+                _set_blas_threads(_saved_blas, per_thread=False)
                 _saved_blas = None
         if restore is not None:
             os.sched_setaffinity(0, restore)

@@ -12,7 +12,8 @@ very same array.
 Why this is safe: within one run no array is modified in place (every op returns a
 new array -- a rule for custom ops too, see ``ops/registry.py``), and a scope keeps a
 reference to each array it has seen, so an ``id`` is never reused by another array
-while the entry lives.  Outside a scope (a kernel called directly, a test changing an
+while the entry lives.  (An :func:`offer` keeps only a weak reference, and a lookup
+checks that its array is still the one asked about.)  Outside a scope (a kernel called directly, a test changing an
 array between calls) nothing is remembered.
 
 Memory: an entry is dropped once it has been handed out ``uses`` times (two: the
@@ -90,8 +91,16 @@ def offer(kind, arrays, params, value, uses=1):
     if table is not None:
         # weak references: an offer nobody takes (a conv without bias) must not keep
         # the arrays alive until the end of the run
-        refs = tuple(weakref.ref(a) for a in arrays)
+        refs = tuple(_weak(a) for a in arrays)
         table[(kind, tuple(id(a) for a in arrays), params)] = [refs, value, uses]
+
+
+def _weak(a):
+    """A weak reference to ``a``, or ``a`` itself if it cannot have one (a scalar)."""
+    try:
+        return weakref.ref(a)
+    except TypeError:
+        return a
 
 
 def _same(kept, arrays):
