@@ -9,6 +9,7 @@
 # picks a kernel for each op and how to see it in a trace.
 
 # %%
+import os
 import time
 
 import matplotlib.pyplot as plt
@@ -289,6 +290,11 @@ work = 16 * 32 * 16 * 64 * 7 * 7      # conv2's multiply-adds as Winograd counts
                                        # 16 per tile, Cout * Cin, N images of 7x7 tiles
 with parallel.own_threads():           # what g.run does for a plan with convolutions
     split = parallel.chunks(64, work)
+step_fn = lambda: g.run([loss] + grads, feed=feed)  # noqa: E731
+threaded_ms = best_time(step_fn) * 1e3
+os.environ["MINIGRAD_NUM_THREADS"] = "1"              # no helpers: BLAS's threads instead
+one_thread_ms = best_time(step_fn) * 1e3
+del os.environ["MINIGRAD_NUM_THREADS"]
 say(f"""
     This machine lets minigrad use {parallel.cores()} core(s). conv2 ({work / 1e6:.0f}M
     multiply-adds) is cut into the image ranges {split}; each range is rearranged,
@@ -296,8 +302,10 @@ say(f"""
     let BLAS use all cores for the products instead? Its idle threads keep spinning
     for a while after each product, and next to ours they made a CIFAR step 1.6 times
     as slow: in a run with convolutions BLAS stays on one thread, and the dense layers'
-    products are split by rows on the same threads. (benchmarks/README.md has the
-    measurements.)
+    products are shared out on the same threads. (benchmarks/README.md has the
+    measurements.) The CNN step above: {threaded_ms:.1f} ms this way, {one_thread_ms:.1f} ms
+    with MINIGRAD_NUM_THREADS=1 (no helper threads; BLAS then uses its own threads for
+    each product, and everything else runs on one core).
 """)
 
 finish()
