@@ -582,7 +582,7 @@ def test_kernels_run_as_plain_python_with_jit_disabled():
 def test_read_only_cache_falls_back_to_uncached(tmp_path):
     """No writable cache location anywhere (simulated: we run as root in CI, where
     permissions do not stop writes) -> kernels still import, compile and run."""
-    r = run_python(f"""
+    r = run_python("""
         import warnings
         import numba.core.caching as caching
         def read_only(self):
@@ -747,7 +747,8 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
 def test_map_chunks_runs_every_chunk_and_raises_their_errors(monkeypatch):
     from minigrad.kernels import parallel, reuse
     monkeypatch.setattr(parallel, "_pool", None)       # a pool of its own, dropped after
-    monkeypatch.setattr(parallel, "_workers", lambda: [parallel._Worker(1)])
+    helper = [parallel._Worker(1)]                     # one helper of its own for this test
+    monkeypatch.setattr(parallel, "_workers", lambda: helper)
     monkeypatch.setattr(parallel, "cores", lambda: 5)  # more chunks than helper threads
     seen = []
     table_seen = []

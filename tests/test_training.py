@@ -6,7 +6,6 @@ The digits are scikit-learn's 1797 real 8x8 handwritten digits, split 80/20 by
 
 import time
 
-import numpy as np
 import pytest
 
 import minigrad as mg

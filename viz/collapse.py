@@ -16,7 +16,6 @@ import numpy as np
 
 from . import style
 from .scene import SceneNode, backward_pass, cluster_label, mark_node
-from .summary import number
 
 MAX_NODES_WITH_READS = 30
 _MARK_ORDER = ("nan", "gradcheck", "highlight", "current", "done", "pending")

@@ -444,6 +444,14 @@ def _as(a, dtype):
                           lambda: np.ascontiguousarray(a, dtype=dtype))
 
 
+def _by_images(images, g):
+    """``images(start, stop)`` over chunks of the batch (``parallel.py``).  Forward and
+    gradients of one conv must cut the batch alike -- their remembered rearrangements
+    are keyed by the chunk -- so all three count the work here, the same way."""
+    n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
+    return parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow)
+
+
 def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
     """y = conv2d(x, w) + b, NCHW; ``b`` may be None.  Output dtype = x's dtype.
 
@@ -471,7 +479,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
         col = _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         _columns_to_nchw(w2 @ col, bias, has_bias, relu, y[start:stop])
 
-    parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow)
+    _by_images(images, g)
     return y.reshape(n, cout, oh, ow)
 
 
@@ -494,7 +502,7 @@ def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
         _col2im(w2_t @ gcol, gx[start:stop], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         return sums
 
-    sums = parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow)
+    sums = _by_images(images, g)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order(sums))
     return gx
 
@@ -514,7 +522,7 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
         gcol, sums = _gradient_columns(gy, start, stop)
         return gcol @ _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow).T, sums
 
-    parts = parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow)
+    parts = _by_images(images, g)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
     return parallel.sum_in_order([gw for gw, _ in parts]).reshape(cout, c, kh, kw)
 

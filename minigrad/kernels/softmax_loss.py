@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import jit, prange
+from ._jit import jit
 
 __all__ = [
     "log_softmax", "softmax", "softmax_cross_entropy",

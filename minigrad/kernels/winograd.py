@@ -337,6 +337,13 @@ def _output_grad_tiles(gy, start, stop, th, tw):
 # -- on chunks of images, in parallel on plain threads (``parallel.py``): the tile
 # matrices of a chunk stay in the caches, and no two thread pools fight over the cores.
 
+def _by_images(images, n, c, cout, th, tw):
+    """``images(start, stop)`` over chunks of the batch (``parallel.py``).  Forward and
+    gradients must cut the batch alike -- their remembered tile matrices are keyed by
+    the chunk -- so all three count the work (16 products per tile) here."""
+    return parallel.map_chunks(images, n, 16 * cout * c * n * th * tw)
+
+
 def winograd_forward(x, w, b, padding, relu=False):
     """y = conv2d(x, w) + b for 3x3 weights, stride 1: (N, C, H, W) -> (N, Cout, OH, OW);
     ``max(y, 0)`` if ``relu``."""
@@ -353,7 +360,7 @@ def winograd_forward(x, w, b, padding, relu=False):
         np.matmul(u, v, out=m)  # 16 GEMMs: M[xi] = U[xi] @ V[xi]
         _output_transform(flat, cout, bias, has_bias, relu, stop - start, oh, ow, th, tw, y[start:stop])
 
-    parallel.map_chunks(images, n, 16 * cout * c * n * th * tw)
+    _by_images(images, n, c, cout, th, tw)
     return y
 
 
@@ -371,7 +378,7 @@ def winograd_grad_input(gy, w, x_shape, padding):
         _input_transform_adjoint(flat, c, stop - start, h, wd, ph, pw, th, tw, dx[start:stop])
         return sums
 
-    sums = parallel.map_chunks(images, n, 16 * cout * c * n * th * tw)
+    sums = _by_images(images, n, c, cout, th, tw)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order(sums))
     return dx
 
@@ -387,6 +394,6 @@ def winograd_grad_weight(gy, x, padding):
         v = _input_tiles(x, start, stop, ph, pw, th, tw)
         return np.matmul(dm, v.transpose(0, 2, 1)), sums  # (16, Cout, C)
 
-    parts = parallel.map_chunks(images, n, 16 * cout * c * n * th * tw)
+    parts = _by_images(images, n, c, cout, th, tw)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
     return _filter_gradient(parallel.sum_in_order([du for du, _ in parts]))

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from .. import kernels
 from ..errors import DTypeError, ShapeError
 from .reduce import expand_reduced
 from .registry import Op, register, require_float
-from .shape import reshape
 
 
 def _pair(v, what):

@@ -6,8 +6,6 @@ summed over any batch axes that were broadcast.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import kernels
 from ..errors import ShapeError
 from .registry import Op, broadcast_shapes, register, result_dtype

@@ -12,7 +12,7 @@ import numpy as np
 from .. import kernels
 from ..errors import DTypeError, ShapeError
 from .activations import log_softmax, softmax, relu
-from .elementwise import abs, exp, greater, log, maximum, mul, neg, sub, where, add, cast
+from .elementwise import abs, exp, log, maximum, mul, neg, sub, where, add
 from .reduce import mean, size_of, sum
 from .registry import Op, composite, register, require_float
 

@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from ..errors import ShapeError
-from .registry import Op, broadcast_shapes, normalize_axis, record, register, _fmt
+from .registry import Op, broadcast_shapes, normalize_axis, register, _fmt
 
 _BIG = 1_000_003  # stands in for an unknown (None) dimension when computing index shapes
 
@@ -73,7 +73,7 @@ class BroadcastLike(Op):
     rule = "dL/d{a} = dL/d{out} summed back to the shape of {a}"
 
     def infer(self, x, ref):
-        shape = broadcast_shapes(x.shape, ref.shape)
+        broadcast_shapes(x.shape, ref.shape)  # raises when the shapes cannot broadcast
         if len(x.shape) > len(ref.shape):
             raise ShapeError(f"cannot broadcast {_fmt(x.shape)} to {_fmt(ref.shape)}")
         return ref.shape, x.dtype
