@@ -10,6 +10,20 @@ one process skewed the ratios in both directions:
   PyTorch's settings (threads that spin after each parallel loop) instead of the ones
   minigrad asks for, and a Numba loop next to a BLAS call stalled for 4-8 ms.
 
+Two more ways the *separate* process was still skewed, both found on 2026-11-24 (the
+"open problem" of earlier tables, where minigrad's CIFAR step read 16-20 ms instead
+of 10-11):
+
+* The worker answered "ready" with ``torch.__version__``, a ``TorchVersion`` object:
+  unpickling it made the parent ``import torch``, PyTorch's ``libgomp`` came in
+  again, and Numba's threads spun on the second core beside minigrad's helper
+  thread.  The worker now sends plain strings and floats only, and the tests check
+  that the parent never imports the reference's package.
+* A child process inherits the CPU set of the thread that starts it.  Started after
+  a minigrad run had pinned the main thread (``OMP_PROC_BIND``), all of PyTorch's
+  threads shared CPU 0 (its CIFAR step: 36 instead of 16 ms).  The worker now takes
+  the CPU set the benchmark process had when this module was imported.
+
 A learner runs one framework per process, so that is what we time: this module starts
 a worker process that imports PyTorch, builds the same computation from the same
 arrays (sent over a pipe), and times its own calls when asked.  The parent alternates
@@ -36,6 +50,8 @@ from multiprocessing.connection import Connection
 # setting, minigrad/memory.py, made PyTorch's 3x32x32 conv 3x faster, 2.8 vs 9 ms;
 # PyTorch is timed as its users run it.)
 _USER_ENV = dict(os.environ)
+# ... and the CPUs the user gave us, before any run of minigrad pins the main thread.
+_USER_CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
 
 # ----------------------------------------------------------------- the worker's cases
 
@@ -121,7 +137,8 @@ def _serve(conn, threads):
         conn.send(("error", f"torch not importable: {e}"))
         return
     torch.set_num_threads(threads)
-    conn.send(("ready", torch.__version__))
+    # str(): a TorchVersion object would make the parent import torch to unpickle it
+    conn.send(("ready", str(torch.__version__)))
     run = None
     while True:
         try:
@@ -149,6 +166,9 @@ def _serve(conn, threads):
 def _worker_main():
     """Entry point of the worker process (``python -c``, see TorchReference): talk to
     the parent over the pipe that was stdin/stdout; print nothing on it."""
+    cpus = os.environ.get("MINIGRAD_BENCH_CPUS")
+    if cpus:  # the user's CPU set, not the (maybe pinned) starting thread's
+        os.sched_setaffinity(0, [int(c) for c in cpus.split(",")])
     requests = Connection(os.dup(0), writable=False)
     replies = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)  # anything printed (warnings) goes to stderr, not into the pipe
@@ -198,6 +218,7 @@ class TorchReference:
     def __init__(self, threads):
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(_USER_ENV, MINIGRAD_BENCH_THREADS=str(threads),
+                   MINIGRAD_BENCH_CPUS=",".join(map(str, _USER_CPUS or [])),
                    PYTHONPATH=os.pathsep.join(filter(None, [root, _USER_ENV.get("PYTHONPATH")])))
         self._proc = subprocess.Popen(
             [sys.executable, "-c", "from benchmarks.reference import _worker_main; _worker_main()"],
