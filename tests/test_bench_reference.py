@@ -25,6 +25,8 @@ FAKE_TORCH = {
 # Runs in a fresh interpreter, so that nothing else has imported "torch" before.
 PARENT = textwrap.dedent("""
     import os, sys
+    if hasattr(os, "sched_setaffinity"):  # a fresh user's process: all CPUs (pytest's may be pinned)
+        os.sched_setaffinity(0, range(os.cpu_count()))
     sys.path.insert(0, {root!r})
     from benchmarks import reference
     reference._USER_ENV["PYTHONPATH"] = {fake!r}

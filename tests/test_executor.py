@@ -205,7 +205,7 @@ def test_trace_names_the_kernel_path_of_convs_and_matmuls():
     for e in trace:
         if e.path:
             paths.setdefault(e.node.op.name, set()).add(e.path)
-    assert paths["conv2d"] == {"im2col", "winograd"}
-    assert paths["conv2d_grad_weight"] == {"im2col", "winograd"}
+    assert paths["conv2d"] == {"blocked", "winograd"}
+    assert paths["conv2d_grad_weight"] == {"blocked", "winograd"}
     assert paths["conv2d_grad_input"] == {"winograd"}  # x needs no gradient: pruned
     assert paths["matmul"] == {"blas"}

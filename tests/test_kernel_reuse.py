@@ -61,12 +61,14 @@ def test_training_step_same_with_and_without_reuse(monkeypatch):
     g = mg.Graph()
     with g:
         x = mg.placeholder("x", (None, 8, 7, 7), "float64")
+        x3 = mg.placeholder("x3", (None, 3, 7, 7), "float64")
         w1 = mg.parameter("w1", rng.standard_normal((8, 8, 3, 3)) * 0.1)   # Winograd path
-        w2 = mg.parameter("w2", rng.standard_normal((4, 8, 2, 2)) * 0.1)   # im2col path
+        w2 = mg.parameter("w2", rng.standard_normal((4, 8, 2, 2)) * 0.1)   # im2col path (strided)
+        w3 = mg.parameter("w3", rng.standard_normal((4, 3, 3, 3)) * 0.1)   # blocked path
         h = mg.relu(mg.conv2d(x, w1, padding=1))
-        loss = mg.conv2d(h, w2).sum()
-        grads = mg.grad(loss, [w1, w2, x])
-    feed = {x: rng.standard_normal((3, 8, 7, 7))}
+        loss = mg.conv2d(h, w2, stride=2).sum() + mg.conv2d(x3, w3, padding=1).sum()
+        grads = mg.grad(loss, [w1, w2, w3, x, x3])
+    feed = {x: rng.standard_normal((3, 8, 7, 7)), x3: rng.standard_normal((3, 3, 7, 7))}
     asked, computed = [], []
     remember = reuse.remember
 
@@ -76,12 +78,12 @@ def test_training_step_same_with_and_without_reuse(monkeypatch):
 
     monkeypatch.setattr(reuse, "remember", spy)
     with_reuse = g.run(grads, feed)
-    # both convs: the input rearranged once for forward + weight gradient, the output
-    # gradient once for both gradients; the broadcast gradient of sum() made
-    # contiguous once for both
+    # all three convs: the input rearranged (or padded) once for forward + weight
+    # gradient, the output gradient once for both gradients; each broadcast gradient
+    # of sum() made contiguous once for both
     assert len(asked) == 2 * len(computed)
-    assert sorted(computed) == ["contiguous", "gradient columns", "im2col", "winograd input",
-                                "winograd output gradient"]
+    assert sorted(computed) == ["contiguous", "contiguous", "direct padded input", "gradient columns",
+                                "im2col", "winograd input", "winograd output gradient"]
     monkeypatch.setattr(reuse, "run_scope", contextlib.nullcontext)
     import minigrad.executor as executor
     monkeypatch.setattr(executor, "run_scope", contextlib.nullcontext)

@@ -85,21 +85,24 @@ def conv_naive(x, w, b, stride, padding, dilation):
     return y
 
 
-PATHS = ["auto", "direct", "im2col", "winograd"]
+PATHS = ["auto", "direct", "im2col", "winograd", "blocked"]
 
 
 @contextlib.contextmanager
 def conv_path(path):
-    """Force one implementation ("direct", "im2col", "winograd"; Winograd only where it
-    applies: 3x3, stride 1, no dilation) or keep the automatic choice ("auto"), so
-    every implementation meets the same checks."""
+    """Force one implementation ("direct", "im2col", "winograd", "blocked"; Winograd
+    and blocked only where they apply: Winograd 3x3, stride 1, no dilation; blocked
+    stride 1, no dilation, padding smaller than the kernel) for all three passes, or
+    keep the automatic choice ("auto"), so every implementation meets the same checks."""
     conv_module = importlib.import_module("minigrad.kernels.conv")
+    from minigrad.kernels.direct import direct_applies
     from minigrad.kernels.winograd import winograd_applies
     chosen = conv_module.conv2d_path
 
-    def forced(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
-        if path == "auto" or (path == "winograd" and not winograd_applies(w_shape, stride, dilation)):
-            return chosen(x_shape, w_shape, stride, padding, dilation)
+    def forced(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1), op="forward"):
+        if (path == "auto" or (path == "winograd" and not winograd_applies(w_shape, stride, dilation))
+                or (path == "blocked" and not direct_applies(w_shape, stride, padding, dilation))):
+            return chosen(x_shape, w_shape, stride, padding, dilation, op)
         return path
 
     conv_module.conv2d_path = forced
@@ -153,10 +156,11 @@ def test_winograd_is_chosen_for_3x3_with_enough_channels():
     one, zero = (1, 1), (0, 0)
     assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, zero, one) == "winograd"
     assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, (1, 1), one) == "winograd"
-    assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), one, zero, one) == "im2col"  # few channels
+    assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), one, zero, one) == "blocked"  # few channels
     assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), (2, 2), zero, one) == "im2col"  # strided
     assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, zero, (2, 2)) == "im2col"  # dilated
-    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 5, 5), one, zero, one) == "im2col"  # 5x5
+    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 5, 5), one, zero, one) == "blocked"  # 5x5, stride 1
+    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 5, 5), one, zero, one, op="grad_weight") == "im2col"
 
 
 def test_winograd_transform_matrices_give_f2x3():
@@ -218,6 +222,8 @@ def test_conv_grads_by_central_differences(cin, path):
     with conv_path(path):
         if path == "winograd":  # the only case Winograd computes: 3x3, stride 1
             _check_conv_grads_numerically(cin, ((1, 1), (1, 0), (1, 1)), (2, cin, 3, 3))
+        elif path == "blocked":  # stride 1, undilated; 5 taps: a pass of 3 and one of 2
+            _check_conv_grads_numerically(cin, ((1, 1), (1, 2), (1, 1)), (2, cin, 2, 5))
         else:
             _check_conv_grads_numerically(cin, ((2, 1), (1, 0), (1, 2)), (2, cin, 2, 2))
 
@@ -250,11 +256,16 @@ def _check_conv_grads_numerically(cin, args, w_shape):
 
 
 def test_conv_path_choice():
-    assert K.conv2d_path((64, 1, 28, 28), (6, 1, 5, 5), (1, 1), (0, 0), (1, 1)) == "im2col"
+    mnist = ((64, 1, 28, 28), (6, 1, 5, 5), (1, 1), (0, 0), (1, 1))
+    assert [K.conv2d_path(*mnist, op=op) for op in ("forward", "grad_input", "grad_weight")] == [
+        "blocked", "im2col", "blocked"]
     # a column matrix of 64*9 rows x 4096*62*62 columns would not fit: direct loops
     assert K.conv2d_path((4096, 64, 64, 64), (64, 64, 3, 3), (1, 1), (0, 0), (1, 1)) == "direct"
-    assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), stride=(1, 1), padding=(0, 0),
-                         dilation=(1, 1)) == "im2col"
+    cifar = ((64, 3, 32, 32), (32, 3, 3, 3), (1, 1), (0, 0), (1, 1))
+    assert [K.conv2d_path(*cifar, op=op) for op in ("forward", "grad_input", "grad_weight")] == [
+        "blocked"] * 3
+    assert K.conv2d_path((64, 6, 12, 12), (16, 6, 5, 5), (1, 1), (0, 0), (1, 1), op="grad_weight") == "im2col"
+    assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), (2, 2), (0, 0), (1, 1)) == "im2col"  # strided
 
 
 def test_conv_accepts_non_contiguous_inputs():
@@ -553,6 +564,12 @@ DISABLE_JIT_SCRIPT = """
     close(y, K.conv2d_forward_reference(x, w, bias, one, pad, one))
     close(K.conv2d_grad_input(y, w, x.shape, one, pad, one), K.conv2d_grad_input_reference(y, w, x.shape, one, pad, one))
     close(K.conv2d_grad_weight(y, x, w.shape, one, pad, one), K.conv2d_grad_weight_reference(y, x, w.shape, one, pad, one))
+    x, w = rng.standard_normal((2, 3, 6, 7)), rng.standard_normal((5, 3, 3, 3))  # blocked, all passes
+    assert {K.conv2d_path(x.shape, w.shape, one, pad, one, op=o) for o in ("forward", "grad_input", "grad_weight")} == {"blocked"}
+    y = K.conv2d_forward(x, w, None, one, pad, one)
+    close(y, K.conv2d_forward_reference(x, w, None, one, pad, one))
+    close(K.conv2d_grad_input(y, w, x.shape, one, pad, one), K.conv2d_grad_input_reference(y, w, x.shape, one, pad, one))
+    close(K.conv2d_grad_weight(y, x, w.shape, one, pad, one), K.conv2d_grad_weight_reference(y, x, w.shape, one, pad, one))
     x = rng.standard_normal((1, 2, 5, 4))
     for k, s, p in [((2, 2), (2, 2), (0, 0)), ((3, 2), (1, 2), (1, 1))]:
         y = K.max_pool2d_forward(x, k, s, p)
@@ -696,6 +713,8 @@ CHUNKED_CONVS = [  # (input channels, weight shape, stride, padding, dilation, p
     (9, (6, 9, 3, 3), (1, 1), (1, 1), (1, 1), "winograd"),
     (3, (4, 3, 5, 5), (1, 1), (0, 0), (1, 1), "im2col"),   # the unpadded stride-1 im2col
     (3, (4, 3, 3, 2), (2, 1), (1, 2), (2, 1), "im2col"),   # the general im2col
+    (3, (5, 3, 3, 2), (1, 1), (1, 1), (1, 1), "blocked"),  # padded copies; 5 -> 8 channels
+    (2, (4, 2, 2, 3), (1, 1), (0, 0), (1, 1), "blocked"),  # the unpadded planes, no copy
 ]
 
 
@@ -713,10 +732,9 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
     args = (stride, padding, dilation)
     y_shape = K.conv2d_forward_reference(x, w, None, *args).shape
     b, gy = rand(rng, w_shape[0], dtype), rand(rng, y_shape, dtype)
-    assert K.conv2d_path(x.shape, w.shape, *args) == path
 
     def run():
-        with reuse.run_scope():
+        with reuse.run_scope(), conv_path(path):
             y = K.conv2d_forward(x, w, b, *args)
             gx = K.conv2d_grad_input(gy, w, x.shape, *args)
             gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
@@ -734,7 +752,8 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
     # each chunk's rearranged input and output gradient computed once, in whichever
     # thread ran the chunk, and found again by the gradients (the run scope is shared)
     assert sorted(computed) == sorted(2 * {"winograd": ["winograd input", "winograd output gradient"],
-                                           "im2col": ["im2col", "gradient columns"]}[path])
+                                           "im2col": ["im2col", "gradient columns"],
+                                           "blocked": ["direct padded input"]}[path])
     again = run()
     for a, b_ in zip(chunked, again):
         assert a.tobytes() == b_.tobytes()

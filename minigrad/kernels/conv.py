@@ -4,7 +4,8 @@ Shapes: ``x`` (N, C, H, W), weights ``w`` (Cout, C, KH, KW), optional bias (Cout
 output ``y`` (N, Cout, OH, OW) with ``OH = (H + 2*ph - dh*(KH-1) - 1) // sh + 1``.
 ``stride``, ``padding`` and ``dilation`` are ``(h, w)`` pairs of ints.
 
-Three ways to compute the same sums, chosen per shape by :func:`conv2d_path`:
+Four ways to compute the same sums, chosen per shape (and per pass) by
+:func:`conv2d_path`:
 
 ``"im2col"`` -- copy every receptive field into a column of a matrix ("image to
   columns"), then one big matrix product does all the multiply-adds in BLAS, which is
@@ -30,10 +31,16 @@ Three ways to compute the same sums, chosen per shape by :func:`conv2d_path`:
   im2col and smaller intermediate matrices.  It pays off once there are enough input
   channels for its 16 GEMMs to dominate its transforms (see :func:`conv2d_path`).
 
+``"blocked"`` -- for stride 1 and no dilation, the register-blocked direct
+  convolution of ``direct.py``: no column matrix, and loops that LLVM turns into
+  AVX-512 code (4 output channels x 3 taps per vector of pixels).  It beats im2col +
+  BLAS where the GEMMs are thin -- few input or output channels -- as in the first
+  layers of a CNN (see :func:`conv2d_path` for the measured rule, pass by pass).
+
 ``"direct"`` -- plain nested loops over (image, out channel, kernel offset, pixel),
   the plainest statement of what a conv is.  They need no column matrix, so they
-  run when that matrix would be too big to hold; everywhere else im2col measured
-  faster, a single input channel included.
+  run when that matrix would be too big to hold; everywhere else the other paths
+  measured faster.
 
 Determinism: every parallel loop (``prange``) runs over *independent outputs* (one
 image, or one weight entry), and each output sums its terms in a fixed order, so the
@@ -51,7 +58,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit, prange
-from . import parallel, reuse, winograd
+from . import direct, parallel, reuse, winograd
 
 __all__ = [
     "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_grad_bias", "conv2d_path",
@@ -83,23 +90,36 @@ def _geometry(x_shape, w_shape, stride, padding, dilation):
     return n, c, h, w, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow
 
 
-def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)) -> str:
-    """Which implementation the conv2d kernels use for this shape: ``"winograd"``,
-    ``"im2col"`` or ``"direct"`` (the same for forward, grad_input and grad_weight).
+def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                op="forward") -> str:
+    """Which implementation the conv2d kernel of pass ``op`` ("forward", "grad_input"
+    or "grad_weight") uses for this shape: ``"winograd"``, ``"blocked"``, ``"im2col"``
+    or ``"direct"``.
 
-    Rules, from measurements on a quiet 2-core machine (forward + both gradients,
-    batch 64, float32):
+    Rules, from measurements on a quiet 2-core machine (batch 64, float32, inside a
+    run: minigrad's threads, BLAS on one thread; forward / grad_input / grad_weight
+    in ms, 2026-11-24):
 
-    * Winograd for 3x3, stride 1, undilated kernels with at least
-      ``_WINOGRAD_MIN_CHANNELS`` input channels: 8x8x8 -> 16: 0.42 vs 0.53 ms;
-      32x15x15 -> 64: 8.9-9.5 vs 9.7-9.8 ms; 64x13x13 -> 64: 11.1 vs 14.8 ms.  With
-      3 input channels its transforms of the big output cost more than the GEMMs
-      save (3x32x32 -> 32: 13.4 vs 4.4 ms), so im2col keeps those.
-    * im2col + BLAS everywhere else, one input channel included (64x1x28x28 -> 6
-      5x5: forward 331 vs 459 us, grad_weight 557 vs 1590 us against the direct loops).
+    * Winograd, for all three passes, for 3x3, stride 1, undilated kernels with at
+      least ``_WINOGRAD_MIN_CHANNELS`` input channels: 32x15x15 -> 64 1.8 / 2.0 / 2.0
+      against 2.2 / 2.6 / 6.9 blocked; 8x8x8 -> 8 0.09 / 0.10 / 0.10 against 0.08 /
+      0.10 / 0.42.  With 3 input channels its transforms of the big output cost more
+      than the GEMMs save (3x32x32 -> 32: 13.4 vs 4.4 ms), so others take those.
+    * The blocked direct loops (stride 1, undilated, padding smaller than the kernel):
+      - the forward always: 1x28x28 -> 6 5x5 0.15 vs 0.23 (im2col), 6x12x12 -> 16
+        5x5 0.19 vs 0.24, 3x32x32 -> 32 3x3 0.58 vs 0.82;
+      - the weight gradient with at most ``_BLOCKED_MAX_CHANNELS_GW`` input channels
+        (1x28: 0.22 vs 0.47, 3x32: 0.87 vs 1.05; with 6 channels 1.10 vs 0.27 -- many
+        short sums);
+      - the input gradient for kernels up to 3x3 with at least 3 input channels
+        (3x32: 0.78 vs 0.90): it runs the forward loops over the output gradient
+        padded by K-1, and with 5x5 kernels on small images or one input channel
+        (padded to 4 output channels) that wastes most of the work (1x28: 0.38 vs
+        0.21, 6x12: 0.40 vs 0.23).
+    * im2col + BLAS everywhere else.
     * The direct loops when the column matrix would be too big to hold (over
-      ``_MAX_COLUMN_BYTES``).  (Winograd's tile matrices have the same limit; when
-      only they would be too big, im2col runs.)
+      ``_MAX_COLUMN_BYTES``).  (Winograd's tile matrices and the blocked loops' padded
+      copies have the same limit; when only they would be too big, im2col runs.)
     """
     n, c, h, w = x_shape
     cout, cin, kh, kw = w_shape
@@ -109,10 +129,17 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
         tile_bytes = 16 * max(c, cout) * n * ((oh + 1) // 2) * ((ow + 1) // 2) * 8
         if tile_bytes <= _MAX_COLUMN_BYTES:
             return "winograd"
+    blocked_bytes = n * (c * (h + 2 * padding[0]) * (w + 2 * padding[1]) + (cout + 3) * oh * (w + 2 * padding[1])) * 8
+    if direct.direct_applies(w_shape, stride, padding, dilation) and blocked_bytes <= _MAX_COLUMN_BYTES:
+        if (op == "forward"
+                or (op == "grad_weight" and c <= _BLOCKED_MAX_CHANNELS_GW)
+                or (op == "grad_input" and kh <= 3 and kw <= 3 and c >= 3)):
+            return "blocked"
     column_bytes = c * kh * kw * n * oh * ow * 8
     return "direct" if column_bytes > _MAX_COLUMN_BYTES else "im2col"
 
 
+_BLOCKED_MAX_CHANNELS_GW = 3
 _WINOGRAD_MIN_CHANNELS = 8
 _MAX_COLUMN_BYTES = 256 * 2**20
 
@@ -467,6 +494,9 @@ def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
     path = conv2d_path(x.shape, w.shape, stride, padding, dilation)
     if path == "winograd":
         return winograd.winograd_forward(x, w, bias if has_bias else None, padding, relu)
+    if path == "blocked":
+        shared = conv2d_path(x.shape, w.shape, stride, padding, dilation, op="grad_weight") == "blocked"
+        return direct.direct_forward(x, w, bias if has_bias else None, padding, relu, shared)
     if path == "direct":
         y = _direct_forward(x, w, bias, has_bias, sh, sw, ph, pw, dh, dw, oh, ow)
         return np.maximum(y, 0, out=y) if relu else y
@@ -489,9 +519,11 @@ def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
     n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
     dtype = gy.dtype
     gy, w = _as(gy, dtype), _as(w, dtype)
-    path = conv2d_path(x_shape, w.shape, stride, padding, dilation)
+    path = conv2d_path(x_shape, w.shape, stride, padding, dilation, op="grad_input")
     if path == "winograd":
         return winograd.winograd_grad_input(gy, w, x_shape, padding)
+    if path == "blocked":
+        return direct.direct_grad_input(gy, w, x_shape, padding)
     if path == "direct":
         return _direct_grad_input(gy, w, h, wd, sh, sw, ph, pw, dh, dw)
     w2_t = w.reshape(cout, -1).T
@@ -513,9 +545,11 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
     n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
     dtype = gy.dtype
     gy, x = _as(gy, dtype), _as(x, dtype)
-    path = conv2d_path(x.shape, w_shape, stride, padding, dilation)
+    path = conv2d_path(x.shape, w_shape, stride, padding, dilation, op="grad_weight")
     if path == "winograd":
         return winograd.winograd_grad_weight(gy, x, padding)
+    if path == "blocked":
+        return direct.direct_grad_weight(gy, x, padding)
     if path == "direct":
         return _direct_grad_weight(gy, x, kh, kw, sh, sw, ph, pw, dh, dw)
     def images(start, stop):

@@ -67,7 +67,7 @@ class Conv2d(Op):
         return kernels.conv2d_forward(x, w, b, stride, padding, dilation)
 
     def kernel_path(self, node, x, w, *b):
-        """Which algorithm ran (shown in traces): "winograd", "im2col" or "direct"."""
+        """Which algorithm ran (shown in traces): "winograd", "blocked", "im2col" or "direct"."""
         return kernels.conv2d_path(x.shape, w.shape, **node.attrs)
 
     def vjp(self, node, g):
@@ -118,8 +118,8 @@ class Conv2dGradInput(Op):
         return kernels.conv2d_grad_input(g, w, x.shape, stride, padding, dilation)
 
     def kernel_path(self, node, g, w, x):
-        """The same algorithm as the forward conv (shown in traces)."""
-        return kernels.conv2d_path(x.shape, w.shape, **node.attrs)
+        """Which algorithm ran (shown in traces); per pass, see ``conv2d_path``."""
+        return kernels.conv2d_path(x.shape, w.shape, **node.attrs, op="grad_input")
 
     def vjp(self, node, gg):
         g, w, x = node.inputs
@@ -142,8 +142,8 @@ class Conv2dGradWeight(Op):
         return kernels.conv2d_grad_weight(g, x, w.shape, stride, padding, dilation)
 
     def kernel_path(self, node, g, x, w):
-        """The same algorithm as the forward conv (shown in traces)."""
-        return kernels.conv2d_path(x.shape, w.shape, **node.attrs)
+        """Which algorithm ran (shown in traces); per pass, see ``conv2d_path``."""
+        return kernels.conv2d_path(x.shape, w.shape, **node.attrs, op="grad_weight")
 
     def vjp(self, node, gg):
         g, x, w = node.inputs
