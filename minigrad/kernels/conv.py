@@ -106,16 +106,17 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
       0.10 / 0.42.  With 3 input channels its transforms of the big output cost more
       than the GEMMs save (3x32x32 -> 32: 13.4 vs 4.4 ms), so others take those.
     * The blocked direct loops (stride 1, undilated, padding smaller than the kernel):
-      - the forward always: 1x28x28 -> 6 5x5 0.15 vs 0.23 (im2col), 6x12x12 -> 16
-        5x5 0.19 vs 0.24, 3x32x32 -> 32 3x3 0.58 vs 0.82;
-      - the weight gradient with at most ``_BLOCKED_MAX_CHANNELS_GW`` input channels
-        (1x28: 0.22 vs 0.47, 3x32: 0.87 vs 1.05; with 6 channels 1.10 vs 0.27 -- many
-        short sums);
+      - the forward always: 1x28x28 -> 6 5x5 0.14 vs 0.23 (im2col), 6x12x12 -> 16
+        5x5 0.22 vs 0.24, 3x32x32 -> 32 3x3 0.56 vs 0.82;
+      - the weight gradient always (its sums run over the chunk's images laid end to
+        end): 1x28 0.16 vs 0.47, 6x12 0.26 vs 0.27, 3x32 0.64 vs 1.05 -- and even
+        32x15x15 -> 64 1.56 vs 1.84 alone, but Winograd's gradient reuses the tiles
+        of its forward and input gradient, so Winograd layers keep theirs;
       - the input gradient for kernels up to 3x3 with at least 3 input channels
-        (3x32: 0.78 vs 0.90): it runs the forward loops over the output gradient
+        (3x32: 0.75 vs 0.90): it runs the forward loops over the output gradient
         padded by K-1, and with 5x5 kernels on small images or one input channel
-        (padded to 4 output channels) that wastes most of the work (1x28: 0.38 vs
-        0.21, 6x12: 0.40 vs 0.23).
+        (padded to 4 output channels) that wastes most of the work (1x28: 0.33 vs
+        0.19, 6x12: 0.43 vs 0.22).
     * im2col + BLAS everywhere else.
     * The direct loops when the column matrix would be too big to hold (over
       ``_MAX_COLUMN_BYTES``).  (Winograd's tile matrices and the blocked loops' padded
@@ -132,14 +133,12 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
     blocked_bytes = n * (c * (h + 2 * padding[0]) * (w + 2 * padding[1]) + (cout + 3) * oh * (w + 2 * padding[1])) * 8
     if direct.direct_applies(w_shape, stride, padding, dilation) and blocked_bytes <= _MAX_COLUMN_BYTES:
         if (op == "forward"
-                or (op == "grad_weight" and c <= _BLOCKED_MAX_CHANNELS_GW)
+                or op == "grad_weight"
                 or (op == "grad_input" and kh <= 3 and kw <= 3 and c >= 3)):
             return "blocked"
     column_bytes = c * kh * kw * n * oh * ow * 8
     return "direct" if column_bytes > _MAX_COLUMN_BYTES else "im2col"
 
-
-_BLOCKED_MAX_CHANNELS_GW = 3
 _WINOGRAD_MIN_CHANNELS = 8
 _MAX_COLUMN_BYTES = 256 * 2**20
 

@@ -25,9 +25,12 @@ multiply-adds and stores 4 vectors (:func:`_taps`).  Measured on one core: 3x32x
 negative indexing and LLVM gives up on SIMD: the same loop ran at 8 GFLOP/s.)
 
 The weight gradient is the same loop turned into sums: 4 channels x 3 taps = 12 dot
-products over ``q`` at once (:func:`_dots`).  The input gradient is a forward pass
-of the output gradient, padded by ``K-1-pad``, through the flipped, transposed
-weights.  Output channels are padded to a multiple of 4 with zero weights.
+products over ``q`` at once (:func:`_dots`), with the chunk's images laid end to end
+so that each sum is one long loop (per image, the 12 sums' setup and final adds cost
+a quarter of the time).  The input gradient is a forward pass of the output gradient,
+padded by ``K-1-pad``, through the flipped, transposed weights.  Output channels are
+padded to a multiple of 4 with zero weights.  Which pass runs here for which shape
+was measured; the rule is in ``conv.conv2d_path``.
 """
 
 from __future__ import annotations
@@ -153,50 +156,48 @@ def _dots(xc, shift, g, o, out, n_q):
 
 @jit(fastmath={"contract"}, nogil=True)
 def _forward_images(x, w, y, wp, n_q):
-    """y[b] = the convolution of flat padded image ``x[b]`` (C, Hp*Wp) with ``w``
-    (Cout4, C, KH, KW), as flat rows of width Wp: (Cout4, OH*Wp)."""
+    """y[b] = the convolution of the flat padded images ``x[:, b]`` (C, N, Hp*Wp) with
+    ``w`` (Cout4, C, KH, KW), as flat rows of width Wp: y (N, Cout4, OH*Wp)."""
     cout4, cin, kh, kw = w.shape
-    for b in range(x.shape[0]):
+    for b in range(y.shape[0]):
         yb = y[b]
         yb[:] = 0
         for o in range(0, cout4, _BLOCK):
             for c in range(cin):
-                xc = x[b, c]
+                xc = x[c, b]
                 for ki in range(kh):
                     for kj in range(0, kw, _TAPS):
                         _taps(xc, ki * wp + kj, yb, o, w[o:o + _BLOCK, c, ki, kj:kj + _TAPS], n_q)
 
 
 @jit(fastmath={"contract", "reassoc"}, nogil=True)
-def _grad_weight_images(x, g, gw, wp, n_q):
-    """gw (Cout4, C, KH, KW, float64) += the weight gradient of each image: flat padded
-    inputs ``x`` (N, C, Hp*Wp), flat output gradients ``g`` (N, Cout4, OH*Wp) with zeros
-    in the garbage columns."""
+def _grad_weight_chunk(x, g, gw, wp, n_q):
+    """gw (Cout4, C, KH, KW) = the weight gradient of a chunk of images, with the
+    images laid end to end: ``x`` (C, N*Hp*Wp) flat padded inputs, ``g`` (Cout4,
+    N*Hp*Wp) output gradients at the same positions, zero where no output is (the
+    garbage columns and the last KH-1 rows of each image).  One long sum per (4
+    channels, input channel, kernel row, 3 taps): reading a little into the next
+    image is harmless, since ``g`` is zero there."""
     cout4, cin, kh, kw = gw.shape
-    part = np.zeros((_BLOCK, _TAPS), np.float64)
-    for b in range(x.shape[0]):
-        for o in range(0, cout4, _BLOCK):
-            for c in range(cin):
-                xc = x[b, c]
-                for ki in range(kh):
-                    for kj in range(0, kw, _TAPS):
-                        taps = min(_TAPS, kw - kj)
-                        blk = part[:, :taps]
-                        blk[:] = 0
-                        _dots(xc, ki * wp + kj, g[b], o, blk, n_q)
-                        gw[o:o + _BLOCK, c, ki, kj:kj + taps] += blk
+    for o in range(0, cout4, _BLOCK):
+        for c in range(cin):
+            xc = x[c]
+            for ki in range(kh):
+                for kj in range(0, kw, _TAPS):
+                    _dots(xc, ki * wp + kj, g, o, gw[o:o + _BLOCK, c, ki, kj:kj + _TAPS], n_q)
 
 
 # ------------------------------------------------------------------ layouts
 
 @jit(nogil=True)
 def _pad_flat(x, ph, pw, out):
-    """out[b, c] = plane x[b, c] with ``ph``/``pw`` zeros around, flattened."""
+    """out[c, b] = plane x[b, c] with ``ph``/``pw`` zeros around, flattened: channel
+    by channel, the images of the chunk end to end (C, N, Hp*Wp)."""
     n, c, h, w = x.shape
     wp = w + 2 * pw
     for b in range(n):
         for ch in range(c):
-            dst = out[b, ch]
+            dst = out[ch, b]
             dst[:] = 0
             for i in range(h):
                 row = (i + ph) * wp + pw
@@ -221,17 +222,19 @@ def _crop(yf, bias, has_bias, relu, oh, ow, wp, y):
 
 @jit(fastmath={"reassoc"}, nogil=True)
 def _widen(gy, wp, out, sums):
-    """out[b, o, i*wp + j] = gy[b, o, i, j], zeros in the garbage columns (and in the
-    padding channels); ``sums[o]`` += the sum of channel o (the bias gradient)."""
+    """out[o, b, i*wp + j] = gy[b, o, i, j]: each image's output gradient at its
+    output positions in the padded-plane layout of :func:`_grad_weight_chunk`, zeros
+    everywhere else; ``sums[o]`` += the sum of channel o (the bias gradient)."""
     n, cout, oh, ow = gy.shape
     out[:] = 0
     for b in range(n):
         for o in range(cout):
             acc = 0.0
+            dst = out[o, b]
             for i in range(oh):
                 for j in range(ow):
                     v = gy[b, o, i, j]
-                    out[b, o, _nn(i * wp + j)] = v
+                    dst[_nn(i * wp + j)] = v
                     acc += float(v)
             sums[o] += acc
 
@@ -246,15 +249,16 @@ def _blocked(w):
 
 
 def _padded_input(x, start, stop, ph, pw, shared=True):
-    """Images ``start:stop`` of ``x`` as flat padded planes (N, C, Hp*Wp); computed by
-    the forward pass and reused by the weight gradient of the same run (``shared``;
-    the input gradient's padded output gradient is needed once only)."""
+    """Images ``start:stop`` of ``x`` as flat padded planes, channel by channel
+    (C, N, Hp*Wp); computed by the forward pass and reused by the weight gradient of
+    the same run (``shared``; the input gradient's padded output gradient is needed
+    once only)."""
     def compute():
         part = x[start:stop]
         n, c, h, w = part.shape
-        if ph == pw == 0 and part.flags.c_contiguous:
-            return part.reshape(n, c, h * w)  # already flat planes: no copy
-        out = np.empty((n, c, (h + 2 * ph) * (w + 2 * pw)), x.dtype)
+        if ph == pw == 0 and c == 1 and part.flags.c_contiguous:
+            return part.reshape(1, n, h * w)  # one channel, unpadded: the same numbers in the same order
+        out = np.empty((c, n, (h + 2 * ph) * (w + 2 * pw)), x.dtype)
         _pad_flat(part, ph, pw, out)
         return out
     if not shared:
@@ -310,24 +314,25 @@ def direct_grad_input(gy, w, x_shape, padding):
 
 
 def direct_grad_weight(gy, x, padding):
-    """dL/dw: per image, 12 dot products at a time (:func:`_dots`), summed over the
-    images in order (float64), then rounded to ``gy``'s dtype."""
+    """dL/dw: per chunk of images, 12 long dot products at a time (:func:`_dots`)
+    over the images laid end to end; chunks summed in order (float64), then rounded
+    to ``gy``'s dtype."""
     n, c, h, wd = x.shape
     cout, oh, ow = gy.shape[1], gy.shape[2], gy.shape[3]
     ph, pw = padding
     kh, kw = h + 2 * ph - oh + 1, wd + 2 * pw - ow + 1
-    wp = wd + 2 * pw
+    hp, wp = h + 2 * ph, wd + 2 * pw
     cout4 = cout + (-cout % _BLOCK)
-    n_q = oh * wp - (kw - 1)
 
     def images(start, stop):
-        xf = _padded_input(x, start, stop, ph, pw)
-        g = np.empty((stop - start, cout4, oh * wp), gy.dtype)
+        m = stop - start
+        xf = _padded_input(x, start, stop, ph, pw).reshape(c, m * hp * wp)
+        g = np.empty((cout4, m, hp * wp), gy.dtype)
         sums = np.zeros(cout, np.float64)
         _widen(gy[start:stop], wp, g, sums)
-        gw = np.zeros((cout4, c, kh, kw), np.float64)
-        _grad_weight_images(xf, g, gw, wp, n_q)
-        return gw, sums
+        gw = np.zeros((cout4, c, kh, kw), gy.dtype)
+        _grad_weight_chunk(xf, g.reshape(cout4, m * hp * wp), gw, wp, m * hp * wp - (kh - 1) * wp - (kw - 1))
+        return gw.astype(np.float64), sums
 
     parts = _chunks(images, x.shape, cout, kh, kw, oh, ow)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([s for _, s in parts]))
