@@ -107,9 +107,10 @@ for (r, c), v in np.ndenumerate(img[0, 0]):
 savefig(fig, "im2col.png", "windows unrolled into rows; the convolution becomes one matrix product")
 say("""
     The price of im2col is memory: every pixel is copied into up to 9 rows. minigrad's
-    kernel (minigrad/kernels/conv.py) uses im2col for most shapes, Winograd's
-    method for 3x3 kernels over 8 or more channels (fewer multiplies; tutorial 10),
-    and plain loops only when the column matrix would not fit in memory.
+    kernel (minigrad/kernels/conv.py) uses Winograd's method for 3x3 kernels over 8
+    or more channels (fewer multiplies; tutorial 10), direct loops written for the
+    CPU's vector units for the other stride-1 convolutions (no copies at all), im2col
+    for strided ones, and plain loops only when nothing else fits in memory.
 """)
 
 # %% [markdown]

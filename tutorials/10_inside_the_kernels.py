@@ -163,8 +163,11 @@ savefig(fig, "matmul_speed.png", "GFLOP/s of each implementation")
 # offset). `conv2d_forward` picks a path per shape (`kernels.conv2d_path`):
 # "im2col" copies every receptive field into a column and does all the multiply-adds
 # in one BLAS matrix product; "winograd" (3x3 kernels, stride 1, at least 8 input
-# channels) computes the same sums with fewer multiplies; "direct" loops are kept for
-# when the column matrix would not fit in memory.
+# channels) computes the same sums with fewer multiplies; "blocked" (stride 1) runs
+# the sums straight from the image, 4 output channels x 3 kernel taps per SIMD loop
+# (minigrad/kernels/direct.py), and wins where im2col's matrices are thin; "direct"
+# loops are kept for when nothing else would fit in memory. The choice is made per
+# pass: the input gradient may take another path than the forward.
 
 # %%
 step("3. conv2d: reference vs kernel")
