@@ -16,7 +16,6 @@ import minigrad as mg
 from minigrad.ops import shape as shape_ops
 from minigrad.ops import conv as conv_ops
 from minigrad.ops.activations import relu_grad
-from minigrad.ops.reduce import _size_of
 from minigrad.ops.losses import _bernoulli_mask
 from strategies import array, broadcastable_shapes, shapes
 

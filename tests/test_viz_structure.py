@@ -99,7 +99,7 @@ def test_gradient_flow_marks_dead_relu():
     with g:
         x = mg.placeholder("x", (2, 2))
         W = mg.parameter("W", -np.ones((2, 2), "float32"))
-        loss = mg.relu(x @ W).sum()
+        mg.relu(x @ W).sum()
     pic = viz.to_dot(g, feed={x: np.ones((2, 2), "float32")}, gradient_flow=True)   # builds mg.grad
     assert style.EDGE_DEAD in pic.source and "zeros: 100%" in pic.source
 

@@ -9,11 +9,9 @@
 # it is complete).
 
 # %%
-import os
-
 import numpy as np
 
-from _common import finish, path, saved, say, setup, show, step
+from _common import finish, path, saved, say, setup, step
 
 import minigrad as mg
 import viz

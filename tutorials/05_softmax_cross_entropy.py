@@ -111,7 +111,7 @@ ax.plot(margins, fused_curve, lw=3, label="mg.cross_entropy (log-sum-exp, fused)
 ax.plot(margins, np.where(np.isfinite(naive_curve), naive_curve, np.nan), "--", lw=2,
         label="-log(softmax(z)[y])  (naive)")
 ax.axvline(first_inf, color="red", lw=1, ls=":")
-ax.text(first_inf + 2, 20, f"naive loss = NaN\nfrom here on\n(p_y underflows to 0)", color="red", fontsize=10)
+ax.text(first_inf + 2, 20, "naive loss = NaN\nfrom here on\n(p_y underflows to 0)", color="red", fontsize=10)
 ax.set_xlabel("how far the wrong logit is ahead of the right one")
 ax.set_ylabel("cross-entropy loss (float32)")
 ax.set_title("cross-entropy of a confident mistake")

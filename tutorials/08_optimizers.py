@@ -14,7 +14,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from _common import finish, path, savefig, saved, say, setup, show, step
+from _common import finish, savefig, say, setup, show, step
 
 import minigrad as mg
 from minigrad import data, nn, optim

@@ -13,7 +13,6 @@ import numpy as np
 
 from _common import finish, path, savefig, saved, say, setup, step
 
-import minigrad as mg
 import viz
 from minigrad import data, nn, optim
 

@@ -16,7 +16,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from _common import finish, path, savefig, saved, say, setup, show, step
+from _common import finish, path, savefig, saved, say, setup, step
 
 import minigrad as mg
 import viz
