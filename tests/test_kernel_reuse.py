@@ -72,9 +72,9 @@ def test_training_step_same_with_and_without_reuse(monkeypatch):
     asked, computed = [], []
     remember = reuse.remember
 
-    def spy(kind, arrays, params, compute):
+    def spy(kind, arrays, params, compute, uses=2):
         asked.append(kind)
-        return remember(kind, arrays, params, lambda: computed.append(kind) or compute())
+        return remember(kind, arrays, params, lambda: computed.append(kind) or compute(), uses)
 
     monkeypatch.setattr(reuse, "remember", spy)
     with_reuse = g.run(grads, feed)
@@ -90,6 +90,23 @@ def test_training_step_same_with_and_without_reuse(monkeypatch):
     without = g.run(grads, feed)
     for a, b in zip(with_reuse, without):
         np.testing.assert_array_equal(a, b)
+
+
+def test_mixed_paths_leave_nothing_behind():
+    """A 5x5 conv: blocked forward and weight gradient, im2col input gradient.  The
+    input gradient's rearranged gy has no second user then, so it is not kept."""
+    from minigrad import kernels as K
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((2, 3, 9, 9)), rng.standard_normal((4, 3, 5, 5))
+    args = ((1, 1), (0, 0), (1, 1))
+    paths = [K.conv2d_path(x.shape, w.shape, *args, op=op) for op in ("forward", "grad_input", "grad_weight")]
+    assert paths == ["blocked", "im2col", "blocked"]
+    with reuse.run_scope():
+        y = K.conv2d_forward(x, w, None, *args)
+        K.conv2d_grad_input(y, w, x.shape, *args)
+        K.conv2d_grad_weight(y, x, w.shape, *args)
+        left = [key[0] for key in reuse.current_table()]
+    assert "gradient columns" not in left and "direct padded input" not in left
 
 
 def test_entries_are_forgotten_after_their_uses():

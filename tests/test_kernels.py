@@ -159,8 +159,8 @@ def test_winograd_is_chosen_for_3x3_with_enough_channels():
     assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), one, zero, one) == "blocked"  # few channels
     assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), (2, 2), zero, one) == "im2col"  # strided
     assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, zero, (2, 2)) == "im2col"  # dilated
-    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 5, 5), one, zero, one) == "blocked"  # 5x5, stride 1
-    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 5, 5), one, zero, one, op="grad_input") == "im2col"
+    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 5, 5), one, zero, one) == "im2col"  # 5x5: a fat GEMM
+    assert K.conv2d_path((64, 6, 12, 12), (16, 6, 5, 5), one, zero, one) == "blocked"  # a thin one
 
 
 def test_winograd_transform_matrices_give_f2x3():
@@ -261,11 +261,32 @@ def test_conv_path_choice():
         "blocked", "im2col", "blocked"]
     # a column matrix of 64*9 rows x 4096*62*62 columns would not fit: direct loops
     assert K.conv2d_path((4096, 64, 64, 64), (64, 64, 3, 3), (1, 1), (0, 0), (1, 1)) == "direct"
+    assert K.conv2d_path((64, 64, 16, 16), (128, 64, 1, 1), (1, 1), (0, 0), (1, 1)) == "im2col"  # 1x1
     cifar = ((64, 3, 32, 32), (32, 3, 3, 3), (1, 1), (0, 0), (1, 1))
     assert [K.conv2d_path(*cifar, op=op) for op in ("forward", "grad_input", "grad_weight")] == [
         "blocked"] * 3
     assert K.conv2d_path((64, 6, 12, 12), (16, 6, 5, 5), (1, 1), (0, 0), (1, 1), op="grad_input") == "im2col"
     assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), (2, 2), (0, 0), (1, 1)) == "im2col"  # strided
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_blocked_gradients_keep_the_references_inf_and_nan(bad):
+    """The blocked loops multiply zeros (padding, the garbage columns of flat rows,
+    the next image) by input numbers: with an inf among them that would be NaN where
+    the true gradient is finite or inf.  Such passes take im2col instead."""
+    rng = np.random.default_rng(6)
+    one, pad = (1, 1), (1, 1)
+    x, w = rand(rng, (2, 3, 6, 5), np.float64), rand(rng, (5, 3, 3, 3), np.float64)
+    gy = rand(rng, (2, 5, 6, 5), np.float64)
+    assert K.conv2d_path(x.shape, w.shape, one, pad, one, op="grad_weight") == "blocked"
+    x[1, 2, 0, 4] = bad
+    np.testing.assert_allclose(K.conv2d_grad_weight(gy, x, w.shape, one, pad, one),
+                               K.conv2d_grad_weight_reference(gy, x, w.shape, one, pad, one), rtol=1e-12)
+    w[4, 1, 0, 0] = bad
+    np.testing.assert_allclose(K.conv2d_grad_input(gy, w, x.shape, one, pad, one),
+                               K.conv2d_grad_input_reference(gy, w, x.shape, one, pad, one), rtol=1e-12)
+    from minigrad.kernels.direct import all_finite
+    assert all_finite(np.ones(7, np.float32)) and not all_finite(np.array([1.0, bad]))
 
 
 def test_conv_accepts_non_contiguous_inputs():
@@ -714,7 +735,7 @@ CHUNKED_CONVS = [  # (input channels, weight shape, stride, padding, dilation, p
     (3, (4, 3, 5, 5), (1, 1), (0, 0), (1, 1), "im2col"),   # the unpadded stride-1 im2col
     (3, (4, 3, 3, 2), (2, 1), (1, 2), (2, 1), "im2col"),   # the general im2col
     (3, (5, 3, 3, 2), (1, 1), (1, 1), (1, 1), "blocked"),  # padded copies; 5 -> 8 channels
-    (2, (4, 2, 2, 3), (1, 1), (0, 0), (1, 1), "blocked"),  # the unpadded planes, no copy
+    (1, (4, 1, 2, 3), (1, 1), (0, 0), (1, 1), "blocked"),  # one unpadded channel: no copy
 ]
 
 

@@ -164,8 +164,10 @@ savefig(fig, "matmul_speed.png", "GFLOP/s of each implementation")
 # "im2col" copies every receptive field into a column and does all the multiply-adds
 # in one BLAS matrix product; "winograd" (3x3 kernels, stride 1, at least 8 input
 # channels) computes the same sums with fewer multiplies; "blocked" (stride 1) runs
-# the sums straight from the image, 4 output channels x 3 kernel taps per SIMD loop
-# (minigrad/kernels/direct.py), and wins where im2col's matrices are thin; "direct"
+# the sums straight from the image, *register*-blocked -- 4 output channels x 3
+# kernel taps per SIMD loop, kept in vector registers (minigrad/kernels/direct.py;
+# section 2's matmul was *cache*-blocked) -- and wins where im2col's matrices are
+# thin, as in a CNN's first layers; "direct"
 # loops are kept for when nothing else would fit in memory. The choice is made per
 # pass: the input gradient may take another path than the forward.
 

@@ -38,6 +38,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba  # noqa: E402
+import numpy as np  # noqa: E402
 from numba import prange  # noqa: E402
 
 from ..memory import keep_freed_memory  # noqa: E402
@@ -47,7 +48,7 @@ from ..memory import keep_freed_memory  # noqa: E402
 # page-faulting new ones (see minigrad/memory.py).
 keep_freed_memory()
 
-__all__ = ["jit", "prange"]
+__all__ = ["jit", "prange", "nonneg"]
 
 
 def jit(func=None, **options):
@@ -69,6 +70,19 @@ def jit(func=None, **options):
     if func is not None:
         return decorate(func)
     return decorate
+
+
+@jit
+def nonneg(i):
+    """Mark an index as non-negative.
+
+    Numba treats a signed index that *might* be negative the Python way (count from
+    the end), and that per-element test stops LLVM from turning the loop into SIMD
+    code.  The kernels' computed indices are never negative, so they say so by
+    converting them to an unsigned integer: no test, and the loops vectorise
+    (measured 4-6x faster on long rows, 10x in the direct convolution).
+    """
+    return np.uint64(i)
 
 
 @jit(parallel=True)

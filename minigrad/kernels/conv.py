@@ -58,6 +58,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit, prange
+from ._jit import nonneg as _nn  # an index Numba may treat as non-negative: SIMD
 from . import direct, parallel, reuse, winograd
 
 __all__ = [
@@ -102,22 +103,31 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
 
     * Winograd, for all three passes, for 3x3, stride 1, undilated kernels with at
       least ``_WINOGRAD_MIN_CHANNELS`` input channels: 32x15x15 -> 64 1.8 / 2.0 / 2.0
-      against 2.2 / 2.6 / 6.9 blocked; 8x8x8 -> 8 0.09 / 0.10 / 0.10 against 0.08 /
-      0.10 / 0.42.  With 3 input channels its transforms of the big output cost more
-      than the GEMMs save (3x32x32 -> 32: 13.4 vs 4.4 ms), so others take those.
-    * The blocked direct loops (stride 1, undilated, padding smaller than the kernel):
-      - the forward always: 1x28x28 -> 6 5x5 0.14 vs 0.23 (im2col), 6x12x12 -> 16
-        5x5 0.22 vs 0.24, 3x32x32 -> 32 3x3 0.56 vs 0.82;
-      - the weight gradient always (its sums run over the chunk's images laid end to
-        end): 1x28 0.16 vs 0.47, 6x12 0.26 vs 0.27, 3x32 0.64 vs 1.05 -- and even
-        32x15x15 -> 64 1.56 vs 1.84 alone, but Winograd's gradient reuses the tiles
-        of its forward and input gradient, so Winograd layers keep theirs;
-      - the input gradient for kernels up to 3x3 with at least 3 input channels
-        (3x32: 0.75 vs 0.90): it runs the forward loops over the output gradient
-        padded by K-1, and with 5x5 kernels on small images or one input channel
-        (padded to 4 output channels) that wastes most of the work (1x28: 0.33 vs
-        0.19, 6x12: 0.43 vs 0.22).
-    * im2col + BLAS everywhere else.
+      against 2.2 / 2.6 / 1.6 blocked (the blocked weight gradient alone is faster,
+      but Winograd's reuses the tiles of its forward and input gradient); 8x8x8 -> 8
+      0.09 / 0.10 / 0.10 against 0.09 / 0.10 / 0.04.  With 3 input channels its
+      transforms of the big output cost more than the GEMMs save (3x32x32 -> 32:
+      13.4 vs 4.4 ms), so others take those.
+    * The blocked direct loops (stride 1, undilated, padding smaller than the kernel)
+      where im2col's matrix product would be thin -- at most ``_BLOCKED_MAX_K``
+      numbers per column (C*KH*KW) -- and the kernel at least 2 wide (1-tap loops
+      store as often as they multiply):
+      - forward and weight gradient (which reuses the forward's padded input):
+        1x28x28 -> 6 5x5 (K = 25) 0.14 / - / 0.16 vs 0.23 / - / 0.47 (im2col);
+        3x32x32 -> 32 3x3 (27) 0.56 / - / 0.64 vs 0.82 / - / 1.05; 4x16x16 -> 16 3x3
+        (36) 0.16 / - / 0.15 vs 0.30 / - / 0.32; 6x12x12 -> 16 5x5 (150) and
+        16x8x8 -> 32 5x5 (400): within 10% either way; 32x15x15 -> 64 5x5 (800)
+        6.8 / - / 6.5 vs 5.6 / - / 5.8 and 1x1 over 64 channels 3.9 / - / 3.0 vs
+        2.2 / - / 2.4: im2col;
+      - the input gradient also only for kernels up to 3x3 with at least 3 input
+        channels (3x32: 0.75 vs 0.90, 4x16: 0.18 vs 0.25): it runs the forward loops
+        over the output gradient padded by K-1, and with 5x5 kernels on small images
+        or one input channel (padded to 4 output channels) most of that work is
+        wasted (1x28: 0.33 vs 0.19, 6x12: 0.43 vs 0.22).
+    * im2col + BLAS everywhere else -- and for a blocked gradient pass whose input
+      (``x`` for the weight gradient, ``w`` for the input gradient) holds an inf or
+      NaN: the blocked loops multiply zeros by it, which would give NaN where the
+      true gradient is finite or inf.
     * The direct loops when the column matrix would be too big to hold (over
       ``_MAX_COLUMN_BYTES``).  (Winograd's tile matrices and the blocked loops' padded
       copies have the same limit; when only they would be too big, im2col runs.)
@@ -130,15 +140,20 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
         tile_bytes = 16 * max(c, cout) * n * ((oh + 1) // 2) * ((ow + 1) // 2) * 8
         if tile_bytes <= _MAX_COLUMN_BYTES:
             return "winograd"
-    blocked_bytes = n * (c * (h + 2 * padding[0]) * (w + 2 * padding[1]) + (cout + 3) * oh * (w + 2 * padding[1])) * 8
-    if direct.direct_applies(w_shape, stride, padding, dilation) and blocked_bytes <= _MAX_COLUMN_BYTES:
-        if (op == "forward"
-                or op == "grad_weight"
-                or (op == "grad_input" and kh <= 3 and kw <= 3 and c >= 3)):
+    if (direct.direct_applies(w_shape, stride, padding, dilation) and kw >= 2
+            and c * kh * kw <= _BLOCKED_MAX_K
+            and direct.buffer_bytes(x_shape, w_shape, padding) <= _MAX_COLUMN_BYTES):
+        if op != "grad_input" or (kh <= 3 and kw <= 3 and c >= 3):
             return "blocked"
-    column_bytes = c * kh * kw * n * oh * ow * 8
-    return "direct" if column_bytes > _MAX_COLUMN_BYTES else "im2col"
+    return _column_path(n, c, kh, kw, oh, ow)
 
+
+def _column_path(n, c, kh, kw, oh, ow):
+    """im2col, or the direct loops when its column matrix would be too big to hold."""
+    return "direct" if c * kh * kw * n * oh * ow * 8 > _MAX_COLUMN_BYTES else "im2col"
+
+
+_BLOCKED_MAX_K = 160
 _WINOGRAD_MIN_CHANNELS = 8
 _MAX_COLUMN_BYTES = 256 * 2**20
 
@@ -160,19 +175,6 @@ def _valid_range(out_len, in_len, stride, offset):
     if hi < lo:
         hi = lo
     return lo, hi
-
-
-@jit
-def _nn(i):
-    """Mark an index as non-negative.
-
-    Numba treats a signed index that *might* be negative the Python way (count from
-    the end), and that per-element test stops LLVM from turning the loop into SIMD
-    code.  Our indices are never negative (``_valid_range`` guarantees it), so we say
-    so by converting them to an unsigned integer: no test, and the loops vectorise
-    (measured 4-6x faster on long rows).
-    """
-    return np.uint64(i)
 
 
 # ------------------------------------------------------------- im2col + GEMM path
@@ -429,10 +431,11 @@ def _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     return reuse.remember("im2col", (x,), (kh, kw, sh, sw, ph, pw, dh, dw, start, stop), compute)
 
 
-def _gradient_columns(gy, start, stop):
+def _gradient_columns(gy, start, stop, uses=2):
     """Images ``start:stop`` of ``gy`` (N, Cout, OH, OW) laid out like the GEMM output
     (Cout, n*OH*OW), and the float64 sum of each channel (the bias gradient, made on
-    the way): needed by both gradients, computed once per run."""
+    the way): needed by both gradients, computed once per run (``uses=1`` when the
+    other gradient takes another path)."""
     def compute():
         part = gy[start:stop]
         cout = gy.shape[1]
@@ -440,7 +443,7 @@ def _gradient_columns(gy, start, stop):
         sums = np.zeros(cout, np.float64)
         _nchw_to_columns(part.reshape(part.shape[0], cout, -1), out, sums)
         return out, sums
-    return reuse.remember("gradient columns", (gy,), (start, stop), compute)
+    return reuse.remember("gradient columns", (gy,), (start, stop), compute, uses)
 
 
 def conv2d_grad_bias(gy):
@@ -494,8 +497,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
     if path == "winograd":
         return winograd.winograd_forward(x, w, bias if has_bias else None, padding, relu)
     if path == "blocked":
-        shared = conv2d_path(x.shape, w.shape, stride, padding, dilation, op="grad_weight") == "blocked"
-        return direct.direct_forward(x, w, bias if has_bias else None, padding, relu, shared)
+        return direct.direct_forward(x, w, bias if has_bias else None, padding, relu)
     if path == "direct":
         y = _direct_forward(x, w, bias, has_bias, sh, sw, ph, pw, dh, dw, oh, ow)
         return np.maximum(y, 0, out=y) if relu else y
@@ -521,15 +523,19 @@ def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
     path = conv2d_path(x_shape, w.shape, stride, padding, dilation, op="grad_input")
     if path == "winograd":
         return winograd.winograd_grad_input(gy, w, x_shape, padding)
+    if path == "blocked" and not direct.all_finite(w):
+        path = _column_path(n, c, kh, kw, oh, ow)  # (padding zeros times an inf weight: NaN)
     if path == "blocked":
         return direct.direct_grad_input(gy, w, x_shape, padding)
     if path == "direct":
         return _direct_grad_input(gy, w, h, wd, sh, sw, ph, pw, dh, dw)
     w2_t = w.reshape(cout, -1).T
     gx = np.zeros((n, c, h, wd), dtype=dtype)
+    # the weight gradient shares the rearranged gy only if it is an im2col one too
+    uses = 2 if conv2d_path(x_shape, w.shape, stride, padding, dilation, op="grad_weight") == "im2col" else 1
 
     def images(start, stop):
-        gcol, sums = _gradient_columns(gy, start, stop)
+        gcol, sums = _gradient_columns(gy, start, stop, uses)
         _col2im(w2_t @ gcol, gx[start:stop], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         return sums
 
@@ -547,6 +553,8 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
     path = conv2d_path(x.shape, w_shape, stride, padding, dilation, op="grad_weight")
     if path == "winograd":
         return winograd.winograd_grad_weight(gy, x, padding)
+    if path == "blocked" and not direct.all_finite(x):
+        path = _column_path(n, c, kh, kw, oh, ow)  # (zeros in the widened gradient times an inf input: NaN)
     if path == "blocked":
         return direct.direct_grad_weight(gy, x, padding)
     if path == "direct":

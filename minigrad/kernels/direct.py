@@ -39,6 +39,7 @@ import numpy as np
 
 from . import parallel, reuse
 from ._jit import jit
+from ._jit import nonneg as _nn  # an index Numba may treat as non-negative: SIMD
 
 __all__ = ["direct_applies", "direct_forward", "direct_grad_input", "direct_grad_weight"]
 
@@ -52,12 +53,6 @@ def direct_applies(w_shape, stride, padding, dilation) -> bool:
     kh, kw = w_shape[2:]
     return (tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
             and padding[0] < kh and padding[1] < kw)
-
-
-@jit
-def _nn(i):
-    """An index Numba may treat as non-negative: no negative-index test, so SIMD."""
-    return np.uint64(i)
 
 
 # ------------------------------------------------------------------ the two inner loops
@@ -239,6 +234,38 @@ def _widen(gy, wp, out, sums):
             sums[o] += acc
 
 
+def buffer_bytes(x_shape, w_shape, padding):
+    """The biggest scratch arrays the three passes make (at 8 bytes a number): the
+    padded input, the widened output gradient (Cout padded to 4), the input
+    gradient's padded output gradient."""
+    n, c, h, w = x_shape
+    cout, kh, kw = w_shape[0], w_shape[2], w_shape[3]
+    ph, pw = padding
+    hp, wp = h + 2 * ph, w + 2 * pw
+    oh, ow = hp - kh + 1, wp - kw + 1
+    cout4 = cout + (-cout % _BLOCK)
+    padded_gy = cout * (oh + 2 * (kh - 1 - ph)) * (ow + 2 * (kw - 1 - pw))
+    return 8 * n * max(c * hp * wp, cout4 * hp * wp, padded_gy)
+
+
+@jit(fastmath={"reassoc"})
+def _sum_times_zero(a):
+    zero = a.dtype.type(0)
+    total = zero
+    for v in a:
+        total += v * zero  # 0 for a finite number, NaN for inf or NaN
+    return total
+
+
+def all_finite(a):
+    """No inf and no NaN in ``a`` (one vectorised pass, no temporary array).
+
+    The blocked loops multiply zeros -- padding, the garbage columns of the flat
+    rows -- by input numbers; with an inf among them that gives NaN where the true
+    gradient has none, so the caller takes another path then."""
+    return _sum_times_zero(np.ascontiguousarray(a).ravel()) == 0
+
+
 def _blocked(w):
     """Weights with the output channels padded to a multiple of 4 (zeros)."""
     cout = w.shape[0]
@@ -297,11 +324,10 @@ def _forward(x, w, bias, padding, relu, out_dtype, shared=True):
     return y
 
 
-def direct_forward(x, w, b, padding, relu=False, share_input=True):
+def direct_forward(x, w, b, padding, relu=False):
     """y = conv2d(x, w) + b, stride 1: (N, C, H, W) -> (N, Cout, OH, OW); ``max(y, 0)``
-    if ``relu``.  ``share_input``: keep the padded input for the weight gradient of the
-    same run (when that runs here too)."""
-    return _forward(x, w, b, padding, relu, x.dtype, share_input)
+    if ``relu``.  In a run scope the padded input is kept for the weight gradient."""
+    return _forward(x, w, b, padding, relu, x.dtype)
 
 
 def direct_grad_input(gy, w, x_shape, padding):

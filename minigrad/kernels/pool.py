@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit, prange
+from ._jit import nonneg as _u  # an index Numba may treat as non-negative: SIMD
 
 __all__ = [
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
@@ -127,12 +128,6 @@ def _max_backward(gy, x, y, kh, kw, sh, sw, ph, pw):
 # * **One thread for inputs below ``_PARALLEL_MIN`` elements**: waking a sleeping
 #   thread pool costs more than it saves there (fwd+bwd, 1 vs 2 threads: 64x6x24x24
 #   0.165 vs 0.23 ms; 64x64x13x13 0.78 vs 0.49 ms; 64x32x30x30 1.5 vs 0.85 ms).
-
-
-@jit
-def _u(i):
-    """An index Numba may treat as non-negative (no wrap-around test, so SIMD)."""
-    return np.uint64(i)
 
 
 @jit
