@@ -120,18 +120,10 @@ def _dots(xc, shift, g, o, out, n_q):
             s30 += g3[q] * x0
             s31 += g3[q] * x1
             s32 += g3[q] * x2
-        out[0, 0] += s00
-        out[0, 1] += s01
-        out[0, 2] += s02
-        out[1, 0] += s10
-        out[1, 1] += s11
-        out[1, 2] += s12
-        out[2, 0] += s20
-        out[2, 1] += s21
-        out[2, 2] += s22
-        out[3, 0] += s30
-        out[3, 1] += s31
-        out[3, 2] += s32
+        sums = ((s00, s01, s02), (s10, s11, s12), (s20, s21, s22), (s30, s31, s32))
+        for p in range(4):
+            for t in range(3):
+                out[p, t] += sums[p][t]
     else:  # 1 or 2 taps: one tap at a time (4 sums)
         for t in range(taps):
             s0 = s1 = s2 = s3 = zero
@@ -219,18 +211,23 @@ def _crop(yf, bias, has_bias, relu, oh, ow, wp, y):
 def _widen(gy, wp, out, sums):
     """out[o, b, i*wp + j] = gy[b, o, i, j]: each image's output gradient at its
     output positions in the padded-plane layout of :func:`_grad_weight_chunk`, zeros
-    everywhere else; ``sums[o]`` += the sum of channel o (the bias gradient)."""
+    everywhere else; ``sums[o]`` += the sum of channel o (the bias gradient: each
+    image row summed in the data's precision, the rows in float64 -- converting every
+    number to float64 made this pass twice as slow)."""
     n, cout, oh, ow = gy.shape
     out[:] = 0
+    zero = gy.dtype.type(0)
     for b in range(n):
         for o in range(cout):
+            dst, src = out[o, b], gy[b, o]
             acc = 0.0
-            dst = out[o, b]
             for i in range(oh):
+                row, part = i * wp, zero
                 for j in range(ow):
-                    v = gy[b, o, i, j]
-                    dst[_nn(i * wp + j)] = v
-                    acc += float(v)
+                    v = src[i, j]
+                    dst[_nn(row + j)] = v
+                    part += v
+                acc += float(part)
             sums[o] += acc
 
 
