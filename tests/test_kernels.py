@@ -269,6 +269,26 @@ def test_conv_path_choice():
     assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), (2, 2), (0, 0), (1, 1)) == "im2col"  # strided
 
 
+@pytest.mark.parametrize("cin, cout", [(9, 5), (3, 10)])
+@pytest.mark.parametrize("padding", [(0, 0), (1, 2)])
+def test_blocked_whole_3x3_loops(cin, cout, padding):
+    """From 8 input channels on, the blocked forward does all 9 taps of a 3x3 kernel in
+    one loop (direct._taps_3x3): the forward with 9 channels, the input gradient --
+    the forward over the output gradient's 10 channels -- with 10."""
+    rng = np.random.default_rng(cin)
+    x, w = rand(rng, (2, cin, 7, 6), np.float64), rand(rng, (cout, cin, 3, 3), np.float64)
+    b = rand(rng, (cout,), np.float64)
+    args = ((1, 1), padding, (1, 1))
+    with conv_path("blocked"):
+        y = K.conv2d_forward(x, w, b, *args)
+        np.testing.assert_allclose(y, K.conv2d_forward_reference(x, w, b, *args), rtol=1e-12, atol=1e-12)
+        gy = rand(rng, y.shape, np.float64)
+        np.testing.assert_allclose(K.conv2d_grad_input(gy, w, x.shape, *args),
+                                   K.conv2d_grad_input_reference(gy, w, x.shape, *args), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(K.conv2d_grad_weight(gy, x, w.shape, *args),
+                                   K.conv2d_grad_weight_reference(gy, x, w.shape, *args), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 def test_blocked_gradients_keep_the_references_inf_and_nan(bad):
     """The blocked loops multiply zeros (padding, the garbage columns of flat rows,

@@ -95,6 +95,41 @@ def _taps(xc, shift, y, o, a, n_q):
             y3[q] += a30 * x0
 
 
+@jit(fastmath={"contract"}, nogil=True, inline="always")
+def _taps_3x3(xc, wp, y, o, a, n_q):
+    """:func:`_taps` for a whole 3x3 kernel at once (``a``: (4, 3, 3)): 9 shifted
+    loads of ``x`` and 36 multiply-adds per vector of ``y`` loaded and stored, instead
+    of 3 and 12 -- a third of the ``y`` traffic.  Faster with many input channels
+    (32 -> 64: 1.72 instead of 2.01 ms per 32 images, one core), a little slower with
+    3 (0.38 vs 0.37 ms), so :func:`_forward_images` uses it from 8 channels on."""
+    y0, y1, y2, y3 = y[o], y[o + 1], y[o + 2], y[o + 3]
+    a000, a001, a002 = a[0, 0, 0], a[0, 0, 1], a[0, 0, 2]
+    a010, a011, a012 = a[0, 1, 0], a[0, 1, 1], a[0, 1, 2]
+    a020, a021, a022 = a[0, 2, 0], a[0, 2, 1], a[0, 2, 2]
+    a100, a101, a102 = a[1, 0, 0], a[1, 0, 1], a[1, 0, 2]
+    a110, a111, a112 = a[1, 1, 0], a[1, 1, 1], a[1, 1, 2]
+    a120, a121, a122 = a[1, 2, 0], a[1, 2, 1], a[1, 2, 2]
+    a200, a201, a202 = a[2, 0, 0], a[2, 0, 1], a[2, 0, 2]
+    a210, a211, a212 = a[2, 1, 0], a[2, 1, 1], a[2, 1, 2]
+    a220, a221, a222 = a[2, 2, 0], a[2, 2, 1], a[2, 2, 2]
+    a300, a301, a302 = a[3, 0, 0], a[3, 0, 1], a[3, 0, 2]
+    a310, a311, a312 = a[3, 1, 0], a[3, 1, 1], a[3, 1, 2]
+    a320, a321, a322 = a[3, 2, 0], a[3, 2, 1], a[3, 2, 2]
+    r1, r2 = wp, 2 * wp
+    for q in range(n_q):
+        x00, x01, x02 = xc[_nn(q)], xc[_nn(q + 1)], xc[_nn(q + 2)]
+        x10, x11, x12 = xc[_nn(q + r1)], xc[_nn(q + r1 + 1)], xc[_nn(q + r1 + 2)]
+        x20, x21, x22 = xc[_nn(q + r2)], xc[_nn(q + r2 + 1)], xc[_nn(q + r2 + 2)]
+        y0[q] += (a000 * x00 + a001 * x01 + a002 * x02 + a010 * x10 + a011 * x11
+                  + a012 * x12 + a020 * x20 + a021 * x21 + a022 * x22)
+        y1[q] += (a100 * x00 + a101 * x01 + a102 * x02 + a110 * x10 + a111 * x11
+                  + a112 * x12 + a120 * x20 + a121 * x21 + a122 * x22)
+        y2[q] += (a200 * x00 + a201 * x01 + a202 * x02 + a210 * x10 + a211 * x11
+                  + a212 * x12 + a220 * x20 + a221 * x21 + a222 * x22)
+        y3[q] += (a300 * x00 + a301 * x01 + a302 * x02 + a310 * x10 + a311 * x11
+                  + a312 * x12 + a320 * x20 + a321 * x21 + a322 * x22)
+
+
 @jit(fastmath={"contract", "reassoc"}, nogil=True, inline="always")
 def _dots(xc, shift, g, o, out, n_q):
     """out[p, t] += sum over q < n_q of g[o + p, q] * xc[shift + t + q], p < 4: the
@@ -146,12 +181,16 @@ def _forward_images(x, w, y, wp, n_q):
     """y[b] = the convolution of the flat padded images ``x[:, b]`` (C, N, Hp*Wp) with
     ``w`` (Cout4, C, KH, KW), as flat rows of width Wp: y (N, Cout4, OH*Wp)."""
     cout4, cin, kh, kw = w.shape
+    whole_3x3 = kh == 3 and kw == 3 and cin >= 8
     for b in range(y.shape[0]):
         yb = y[b]
         yb[:] = 0
         for o in range(0, cout4, _BLOCK):
             for c in range(cin):
                 xc = x[c, b]
+                if whole_3x3:
+                    _taps_3x3(xc, wp, yb, o, w[o:o + _BLOCK, c], n_q)
+                    continue
                 for ki in range(kh):
                     for kj in range(0, kw, _TAPS):
                         _taps(xc, ki * wp + kj, yb, o, w[o:o + _BLOCK, c, ki, kj:kj + _TAPS], n_q)
