@@ -526,9 +526,9 @@ def test_kernels_are_bitwise_deterministic():
     rng = np.random.default_rng(10)
     x = rand(rng, (8, 3, 12, 12), np.float32)
     x1 = rand(rng, (8, 1, 12, 12), np.float32)
-    x8 = rand(rng, (8, 8, 11, 11), np.float32)  # 8 channels, 3x3: the Winograd path
+    x8 = rand(rng, (8, 20, 11, 11), np.float32)  # 20 channels, 3x3: the Winograd path
     w, w1 = rand(rng, (4, 3, 3, 3), np.float32), rand(rng, (4, 1, 3, 3), np.float32)
-    w8 = rand(rng, (5, 8, 3, 3), np.float32)
+    w8 = rand(rng, (5, 20, 3, 3), np.float32)
     args = ((1, 1), (1, 1), (1, 1))
     assert K.conv2d_path(x8.shape, w8.shape, *args) == "winograd"
     calls = [
@@ -598,7 +598,7 @@ DISABLE_JIT_SCRIPT = """
         close(y, K.conv2d_forward_reference(x, w, bias, *args))
         close(K.conv2d_grad_input(y, w, x.shape, *args), K.conv2d_grad_input_reference(y, w, x.shape, *args))
         close(K.conv2d_grad_weight(y, x, w.shape, *args), K.conv2d_grad_weight_reference(y, x, w.shape, *args))
-    x, w = rng.standard_normal((2, 8, 5, 6)), rng.standard_normal((3, 8, 3, 3))  # Winograd
+    x, w = rng.standard_normal((2, 20, 5, 6)), rng.standard_normal((3, 20, 3, 3))  # Winograd
     one, pad = (1, 1), (1, 0)
     assert K.conv2d_path(x.shape, w.shape, one, pad, one) == "winograd"
     y = K.conv2d_forward(x, w, bias, one, pad, one)

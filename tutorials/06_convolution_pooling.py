@@ -107,10 +107,10 @@ for (r, c), v in np.ndenumerate(img[0, 0]):
 savefig(fig, "im2col.png", "windows unrolled into rows; the convolution becomes one matrix product")
 say("""
     The price of im2col is memory: every pixel is copied into up to 9 rows. minigrad's
-    kernel (minigrad/kernels/conv.py) uses Winograd's method for 3x3 kernels over 8
-    or more channels (fewer multiplies; tutorial 10), direct loops written for the
-    CPU's vector units for the other stride-1 convolutions (no copies at all), im2col
-    for strided ones, and plain loops only when nothing else fits in memory.
+    kernel (minigrad/kernels/conv.py) uses direct loops written for the CPU's vector
+    units for stride-1 convolutions with few channels (no copies at all), Winograd's
+    method for 3x3 kernels over many channels (fewer multiplies; tutorial 10), im2col
+    for the rest, and plain loops only when nothing else fits in memory.
 """)
 
 # %% [markdown]

@@ -139,8 +139,10 @@ say(f"""
     - BLAS (register tiling in assembly, packed panels): another
       {gflops['BLAS (kernels.matmul)'] / gflops['Numba, blocked, 2 cores']:.1f}x.
 
-    This is why minigrad's matmul simply calls BLAS, and why its convolution is
-    rewritten as a matrix product (im2col, tutorial 06). Timings vary with what else
+    This is why minigrad's matmul simply calls BLAS, and why its convolutions over
+    many channels are rewritten as matrix products (im2col, tutorial 06); the thin
+    ones, where those products would be poor work for BLAS, run register-blocked
+    loops of their own (section 3). Timings vary with what else
     the machine is doing (each is the best of 7 runs); run it again on a quiet
     machine if a ratio looks odd.
 """)
@@ -162,7 +164,7 @@ savefig(fig, "matmul_speed.png", "GFLOP/s of each implementation")
 # `conv2d_forward_reference` is the readable NumPy twin (one einsum per kernel
 # offset). `conv2d_forward` picks a path per shape (`kernels.conv2d_path`):
 # "im2col" copies every receptive field into a column and does all the multiply-adds
-# in one BLAS matrix product; "winograd" (3x3 kernels, stride 1, at least 8 input
+# in one BLAS matrix product; "winograd" (3x3 kernels, stride 1, many input
 # channels) computes the same sums with fewer multiplies; "blocked" (stride 1) runs
 # the sums straight from the image, *register*-blocked -- 4 output channels x 3
 # kernel taps per SIMD loop, kept in vector registers (minigrad/kernels/direct.py;
@@ -173,7 +175,7 @@ savefig(fig, "matmul_speed.png", "GFLOP/s of each implementation")
 
 # %%
 step("3. conv2d: reference vs kernel")
-for (n, c, h, cout) in [(64, 1, 28, 16), (64, 16, 14, 32)]:
+for (n, c, h, cout) in [(64, 1, 28, 16), (64, 32, 14, 32)]:
     x = rng.normal(size=(n, c, h, h)).astype("float32")
     w = rng.normal(size=(cout, c, 3, 3)).astype("float32")
     b = np.zeros(cout, "float32")
@@ -291,8 +293,8 @@ say(f"""
 # %%
 step("6. How the batch is split over the cores")
 from minigrad.kernels import parallel  # noqa: E402
-work = 16 * 32 * 16 * 64 * 7 * 7      # conv2's multiply-adds as Winograd counts them:
-                                       # 16 per tile, Cout * Cin, N images of 7x7 tiles
+work = 32 * 16 * 3 * 3 * 64 * 14 * 14  # conv2's multiply-adds: Cout * Cin * 3 * 3 for
+                                        # each output pixel, 64 images of 14x14
 with parallel.own_threads():           # what g.run does for a plan with convolutions
     split = parallel.chunks(64, work)
 step_fn = lambda: g.run([loss] + grads, feed=feed)  # noqa: E731
@@ -302,8 +304,8 @@ one_thread_ms = best_time(step_fn) * 1e3
 del os.environ["MINIGRAD_NUM_THREADS"]
 say(f"""
     This machine lets minigrad use {parallel.cores()} core(s). conv2 ({work / 1e6:.0f}M
-    multiply-adds) is cut into the image ranges {split}; each range is rearranged,
-    multiplied and rearranged back on one thread, the ranges at the same time. Why not
+    multiply-adds) is cut into the image ranges {split}; each range runs the conv's
+    whole chain on one thread, the ranges at the same time. Why not
     let BLAS use all cores for the products instead? Its idle threads keep spinning
     for a while after each product, and next to ours they made a CIFAR step 1.6 times
     as slow: in a run with convolutions BLAS stays on one thread, and the dense layers'

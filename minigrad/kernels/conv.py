@@ -101,17 +101,20 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
     run: minigrad's threads, BLAS on one thread; forward / grad_input / grad_weight
     in ms, 2026-11-24):
 
-    * Winograd, for all three passes, for 3x3, stride 1, undilated kernels with at
-      least ``_WINOGRAD_MIN_CHANNELS`` input channels: 32x15x15 -> 64 1.8 / 2.0 / 2.0
-      against 2.2 / 2.6 / 1.6 blocked (the blocked weight gradient alone is faster,
-      but Winograd's reuses the tiles of its forward and input gradient); 8x8x8 -> 8
-      0.09 / 0.10 / 0.10 against 0.09 / 0.10 / 0.04.  With 3 input channels its
+    * The blocked direct loops first (stride 1, undilated, padding smaller than the
+      kernel) where im2col's matrix product would be thin -- at most
+      ``_BLOCKED_MAX_K`` numbers per column (C*KH*KW) -- and the kernel at least 2
+      wide (1-tap loops store as often as they multiply); details below.
+    * Winograd, for all three passes, for the other 3x3, stride 1, undilated kernels
+      with at least ``_WINOGRAD_MIN_CHANNELS`` input channels: 32x15x15 -> 64 (K =
+      288) 1.8 / 2.0 / 2.1, 5.4 in a run, against blocked 1.9 / 2.5 / 1.6, 6.1 in a
+      run (the blocked weight gradient alone is faster, but Winograd's reuses the
+      tiles of its forward and input gradient); 24x12x12 -> 32 (216): 1.8 vs 2.0 in a
+      run.  Thinner, blocked wins: 8x8x8 -> 8 (72) 0.22 vs 0.26, 8x16x16 -> 16 0.71
+      vs 1.09, 16x14x14 -> 32 (144) 1.86 vs 1.92.  With 3 input channels Winograd's
       transforms of the big output cost more than the GEMMs save (3x32x32 -> 32:
-      13.4 vs 4.4 ms), so others take those.
-    * The blocked direct loops (stride 1, undilated, padding smaller than the kernel)
-      where im2col's matrix product would be thin -- at most ``_BLOCKED_MAX_K``
-      numbers per column (C*KH*KW) -- and the kernel at least 2 wide (1-tap loops
-      store as often as they multiply):
+      13.4 vs 4.4 ms).
+    * The blocked loops, measured against im2col:
       - forward and weight gradient (which reuses the forward's padded input):
         1x28x28 -> 6 5x5 (K = 25) 0.14 / - / 0.16 vs 0.23 / - / 0.47 (im2col);
         3x32x32 -> 32 3x3 (27) 0.56 / - / 0.64 vs 0.82 / - / 1.05; 4x16x16 -> 16 3x3
@@ -136,15 +139,15 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
     cout, cin, kh, kw = w_shape
     oh = max(_out_size(h, kh, stride[0], padding[0], dilation[0]), 0)
     ow = max(_out_size(w, kw, stride[1], padding[1], dilation[1]), 0)
-    if winograd.winograd_applies(w_shape, stride, dilation) and c >= _WINOGRAD_MIN_CHANNELS:
-        tile_bytes = 16 * max(c, cout) * n * ((oh + 1) // 2) * ((ow + 1) // 2) * 8
-        if tile_bytes <= _MAX_COLUMN_BYTES:
-            return "winograd"
     if (direct.direct_applies(w_shape, stride, padding, dilation) and kw >= 2
             and c * kh * kw <= _BLOCKED_MAX_K
             and direct.buffer_bytes(x_shape, w_shape, padding) <= _MAX_COLUMN_BYTES):
         if op != "grad_input" or (kh <= 3 and kw <= 3 and c >= 3):
             return "blocked"
+    if winograd.winograd_applies(w_shape, stride, dilation) and c >= _WINOGRAD_MIN_CHANNELS:
+        tile_bytes = 16 * max(c, cout) * n * ((oh + 1) // 2) * ((ow + 1) // 2) * 8
+        if tile_bytes <= _MAX_COLUMN_BYTES:
+            return "winograd"
     return _column_path(n, c, kh, kw, oh, ow)
 
 

@@ -96,6 +96,34 @@ def _taps(xc, shift, y, o, a, n_q):
 
 
 @jit(fastmath={"contract"}, nogil=True, inline="always")
+def _taps_8(xc, shift, y, o, a, n_q):
+    """:func:`_taps` for 8 output channels and 3 taps: 24 multiply-adds per 3 loads
+    of ``x``.  Eight independent sums per vector keep both FMA units busy -- with
+    four, each sum's chain of 3 dependent FMAs left them waiting (3x32x32 -> 32,
+    32 images, one core: 268 instead of 386 us, 185 GFLOP/s)."""
+    y0, y1, y2, y3 = y[o], y[o + 1], y[o + 2], y[o + 3]
+    y4, y5, y6, y7 = y[o + 4], y[o + 5], y[o + 6], y[o + 7]
+    a00, a01, a02 = a[0, 0], a[0, 1], a[0, 2]
+    a10, a11, a12 = a[1, 0], a[1, 1], a[1, 2]
+    a20, a21, a22 = a[2, 0], a[2, 1], a[2, 2]
+    a30, a31, a32 = a[3, 0], a[3, 1], a[3, 2]
+    a40, a41, a42 = a[4, 0], a[4, 1], a[4, 2]
+    a50, a51, a52 = a[5, 0], a[5, 1], a[5, 2]
+    a60, a61, a62 = a[6, 0], a[6, 1], a[6, 2]
+    a70, a71, a72 = a[7, 0], a[7, 1], a[7, 2]
+    for q in range(n_q):
+        x0, x1, x2 = xc[_nn(shift + q)], xc[_nn(shift + q + 1)], xc[_nn(shift + q + 2)]
+        y0[q] += a00 * x0 + a01 * x1 + a02 * x2
+        y1[q] += a10 * x0 + a11 * x1 + a12 * x2
+        y2[q] += a20 * x0 + a21 * x1 + a22 * x2
+        y3[q] += a30 * x0 + a31 * x1 + a32 * x2
+        y4[q] += a40 * x0 + a41 * x1 + a42 * x2
+        y5[q] += a50 * x0 + a51 * x1 + a52 * x2
+        y6[q] += a60 * x0 + a61 * x1 + a62 * x2
+        y7[q] += a70 * x0 + a71 * x1 + a72 * x2
+
+
+@jit(fastmath={"contract"}, nogil=True, inline="always")
 def _taps_3x3(xc, wp, y, o, a, n_q):
     """:func:`_taps` for a whole 3x3 kernel at once (``a``: (4, 3, 3)): 9 shifted
     loads of ``x`` and 36 multiply-adds per vector of ``y`` loaded and stored, instead
@@ -179,13 +207,41 @@ def _dots(xc, shift, g, o, out, n_q):
 @jit(fastmath={"contract"}, nogil=True)
 def _forward_images(x, w, y, wp, n_q):
     """y[b] = the convolution of the flat padded images ``x[:, b]`` (C, N, Hp*Wp) with
-    ``w`` (Cout4, C, KH, KW), as flat rows of width Wp: y (N, Cout4, OH*Wp)."""
-    cout4, cin, kh, kw = w.shape
+    ``w`` (Cout4, C, KH, KW), as flat rows of width Wp: y (N, Cout4, OH*Wp).
+
+    Kernels 3 wide take their output channels 8 at a time (:func:`_forward_8`), the
+    rest 4 at a time (:func:`_forward_4`).  (Kept as separate loop nests: with both
+    kinds of passes in one function LLVM compiled the 8-channel loop to half speed.)"""
+    cout4, kw = w.shape[0], w.shape[3]
+    eights = cout4 - cout4 % 8 if kw == 3 else 0
+    for b in range(y.shape[0]):
+        y[b][:] = 0
+    _forward_8(x, w, y, wp, n_q, 0, eights)
+    _forward_4(x, w, y, wp, n_q, eights, cout4)
+
+
+@jit(fastmath={"contract"}, nogil=True)
+def _forward_8(x, w, y, wp, n_q, start, stop):
+    """Output channels ``start:stop`` 8 at a time, each kernel row (3 taps) in one pass."""
+    cin, kh = w.shape[1], w.shape[2]
+    for b in range(y.shape[0]):
+        yb = y[b]
+        for o in range(start, stop, 8):
+            for c in range(cin):
+                xc = x[c, b]
+                for ki in range(kh):
+                    _taps_8(xc, ki * wp, yb, o, w[o:o + 8, c, ki], n_q)
+
+
+@jit(fastmath={"contract"}, nogil=True)
+def _forward_4(x, w, y, wp, n_q, start, stop):
+    """Output channels ``start:stop`` 4 at a time: a whole 3x3 kernel per pass from 8
+    input channels on (:func:`_taps_3x3`), else kernel rows in passes of up to 3 taps."""
+    cin, kh, kw = w.shape[1], w.shape[2], w.shape[3]
     whole_3x3 = kh == 3 and kw == 3 and cin >= 8
     for b in range(y.shape[0]):
         yb = y[b]
-        yb[:] = 0
-        for o in range(0, cout4, _BLOCK):
+        for o in range(start, stop, _BLOCK):
             for c in range(cin):
                 xc = x[c, b]
                 if whole_3x3:
