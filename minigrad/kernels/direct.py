@@ -95,6 +95,10 @@ def _taps(xc, shift, y, o, a, n_q):
             y3[q] += a30 * x0
 
 
+# The loops below spell out every weight and every accumulator on purpose: Numba has no
+# vector type, so naming each value is how we ask LLVM to keep it in a register.
+
+
 @jit(fastmath={"contract"}, nogil=True, inline="always")
 def _taps_8(xc, shift, y, o, a, n_q):
     """:func:`_taps` for 8 output channels and 3 taps: 24 multiply-adds per 3 loads
