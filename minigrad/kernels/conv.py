@@ -130,7 +130,8 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
     * im2col + BLAS everywhere else -- and for a blocked gradient pass whose input
       (``x`` for the weight gradient, ``w`` for the input gradient) holds an inf or
       NaN: the blocked loops multiply zeros by it, which would give NaN where the
-      true gradient is finite or inf.
+      true gradient is finite or inf.  (``w`` is small and checked first; ``x`` only
+      when the blocked weight gradient came out non-finite, which it always does then.)
     * The direct loops when the column matrix would be too big to hold (over
       ``_MAX_COLUMN_BYTES``).  (Winograd's tile matrices and the blocked loops' padded
       copies have the same limit; when only they would be too big, im2col runs.)
@@ -556,10 +557,13 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
     path = conv2d_path(x.shape, w_shape, stride, padding, dilation, op="grad_weight")
     if path == "winograd":
         return winograd.winograd_grad_weight(gy, x, padding)
-    if path == "blocked" and not direct.all_finite(x):
-        path = _column_path(n, c, kh, kw, oh, ow)  # (zeros in the widened gradient times an inf input: NaN)
     if path == "blocked":
-        return direct.direct_grad_weight(gy, x, padding)
+        gw = direct.direct_grad_weight(gy, x, padding)
+        # zeros of the widened gradient times an inf in x give NaN where the true
+        # gradient may be finite: check x -- a pass over it -- only when gw is not finite
+        if direct.all_finite(gw) or direct.all_finite(x):
+            return gw
+        path = _column_path(n, c, kh, kw, oh, ow)
     if path == "direct":
         return _direct_grad_weight(gy, x, kh, kw, sh, sw, ph, pw, dh, dw)
     def images(start, stop):
