@@ -160,7 +160,7 @@ def test_winograd_is_chosen_for_3x3_with_enough_channels():
     assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), (2, 2), zero, one) == "im2col"  # strided
     assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, zero, (2, 2)) == "im2col"  # dilated
     assert K.conv2d_path((64, 32, 15, 15), (64, 32, 5, 5), one, zero, one) == "im2col"  # 5x5: a fat GEMM
-    assert K.conv2d_path((64, 6, 12, 12), (16, 6, 5, 5), one, zero, one) == "blocked"  # a thin one
+    assert K.conv2d_path((64, 6, 16, 16), (16, 6, 5, 5), one, zero, one) == "blocked"  # a thin one
 
 
 def test_winograd_transform_matrices_give_f2x3():
@@ -265,7 +265,11 @@ def test_conv_path_choice():
     cifar = ((64, 3, 32, 32), (32, 3, 3, 3), (1, 1), (0, 0), (1, 1))
     assert [K.conv2d_path(*cifar, op=op) for op in ("forward", "grad_input", "grad_weight")] == [
         "blocked"] * 3
-    assert K.conv2d_path((64, 6, 12, 12), (16, 6, 5, 5), (1, 1), (0, 0), (1, 1), op="grad_input") == "im2col"
+    assert K.conv2d_path((64, 6, 16, 16), (16, 6, 5, 5), (1, 1), (0, 0), (1, 1), op="grad_input") == "im2col"
+    # 5x5 on rows 12 wide: the blocked loops would drop 4 of every 12 numbers they make
+    assert [K.conv2d_path((64, 6, 12, 12), (16, 6, 5, 5), (1, 1), (0, 0), (1, 1), op=op)
+            for op in ("forward", "grad_input", "grad_weight")] == ["im2col"] * 3
+    assert K.conv2d_path((64, 6, 12, 12), (16, 6, 5, 5), (1, 1), (2, 2), (1, 1)) == "blocked"  # padded: 16 wide
     assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), (2, 2), (0, 0), (1, 1)) == "im2col"  # strided
 
 

@@ -103,8 +103,14 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
 
     * The blocked direct loops first (stride 1, undilated, padding smaller than the
       kernel) where im2col's matrix product would be thin -- at most
-      ``_BLOCKED_MAX_K`` numbers per column (C*KH*KW) -- and the kernel at least 2
-      wide (1-tap loops store as often as they multiply); details below.
+      ``_BLOCKED_MAX_K`` numbers per column (C*KH*KW) -- the kernel at least 2 wide
+      (1-tap loops store as often as they multiply) and the padded rows at least 3
+      times as long as KW-1: the blocked loops compute whole padded rows and drop
+      KW-1 columns of each, so a 5x5 kernel on 12-wide rows wastes a third of its
+      work.  Measured in a run (fwd+bwd, blocked as chosen before vs im2col):
+      6x12x12 -> 16 5x5 0.79 vs 0.71 ms, 3x12x12 -> 16 0.52 vs 0.47, 1x12x12 -> 6
+      0.17 vs 0.17; 6x16x16 -> 16 1.26 vs 1.33, 6x20x20 -> 16 1.79 vs 2.40.
+      Details below.
     * Winograd, for all three passes, for the other 3x3, stride 1, undilated kernels
       with at least ``_WINOGRAD_MIN_CHANNELS`` input channels: 32x15x15 -> 64 (K =
       288) 1.8 / 2.0 / 2.1, 5.4 in a run, against blocked 1.9 / 2.5 / 1.6, 6.1 in a
@@ -118,8 +124,8 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
       - forward and weight gradient (which reuses the forward's padded input):
         1x28x28 -> 6 5x5 (K = 25) 0.14 / - / 0.16 vs 0.23 / - / 0.47 (im2col);
         3x32x32 -> 32 3x3 (27) 0.56 / - / 0.64 vs 0.82 / - / 1.05; 4x16x16 -> 16 3x3
-        (36) 0.16 / - / 0.15 vs 0.30 / - / 0.32; 6x12x12 -> 16 5x5 (150) and
-        16x8x8 -> 32 5x5 (400): within 10% either way; 32x15x15 -> 64 5x5 (800)
+        (36) 0.16 / - / 0.15 vs 0.30 / - / 0.32; 16x8x8 -> 32 5x5 (400): within
+        10% either way; 32x15x15 -> 64 5x5 (800)
         6.8 / - / 6.5 vs 5.6 / - / 5.8 and 1x1 over 64 channels 3.9 / - / 3.0 vs
         2.2 / - / 2.4: im2col;
       - the input gradient also only for kernels up to 3x3 with at least 3 input
@@ -141,7 +147,7 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
     oh = max(_out_size(h, kh, stride[0], padding[0], dilation[0]), 0)
     ow = max(_out_size(w, kw, stride[1], padding[1], dilation[1]), 0)
     if (direct.direct_applies(w_shape, stride, padding, dilation) and kw >= 2
-            and c * kh * kw <= _BLOCKED_MAX_K
+            and c * kh * kw <= _BLOCKED_MAX_K and 3 * (kw - 1) < w + 2 * padding[1]
             and direct.buffer_bytes(x_shape, w_shape, padding) <= _MAX_COLUMN_BYTES):
         if op != "grad_input" or (kh <= 3 and kw <= 3 and c >= 3):
             return "blocked"
