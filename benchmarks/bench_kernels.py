@@ -118,8 +118,11 @@ def bench_pool(repeats, ref):
         gy = rng.standard_normal(y.shape, dtype=np.float32)
 
         def ours():
-            yy = K.max_pool2d_forward(x, k2, k2, (0, 0))
-            K.max_pool2d_backward(gy, x, yy, k2, k2, (0, 0))
+            # as in a training step: a run scope, in which the forward leaves each
+            # window's winner for the backward (minigrad/kernels/pool.py)
+            with run_scope():
+                yy = K.max_pool2d_forward(x, k2, k2, (0, 0))
+                K.max_pool2d_backward(gy, x, yy, k2, k2, (0, 0))
 
         def torch_version():
             return ref.load("case_max_pool", x, gy)

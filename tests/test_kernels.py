@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from minigrad import kernels as K
+from minigrad.kernels import reuse
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOATS = [np.float32, np.float64]
@@ -407,6 +408,72 @@ def test_max_pool_2x2_long_rows_with_ties_and_nans(dtype):
     assert gx.tobytes() == K.max_pool2d_backward(gy, x, y, k, k, (0, 0)).tobytes()
 
 
+@st.composite
+def pool_2x2_cases(draw):
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(2, 11)),
+             draw(st.integers(2, 11)))
+    return shape, draw(st.sampled_from(FLOATS)), draw(st.booleans()), draw(st.integers(0, 2**16))
+
+
+@SMALL
+@given(pool_2x2_cases(), st.booleans())
+def test_max_pool_2x2_winners_match_the_compare_based_backward(case, parallel):
+    """Inside a run scope the 2x2 forward records each window's winner and the
+    backward scatters to it (kernels/pool.py); outside, the backward compares x with
+    y.  Same bits both ways, relu fused or not, on ties, NaNs and infinities -- with the
+    compare-based kernels made to fail inside the scope, so the winners did the work;
+    ``parallel``: the chunked parallel kernels, on small inputs."""
+    shape, dtype, ties, seed = case
+    rng = np.random.default_rng(seed)
+    x = pool_input(rng, shape, dtype, ties)
+    x.flat[rng.choice(x.size, min(3, x.size), replace=False)] = rng.choice([np.nan, np.inf, -np.inf])
+    k, zero = (2, 2), (0, 0)
+    y_ref = K.max_pool2d_forward(x, k, k, zero)
+    gy = rand(rng, y_ref.shape, dtype)
+    expected = [K.max_pool2d_backward(gy, x, y_ref, k, k, zero, relu=relu) for relu in (False, True)]
+    pool = importlib.import_module("minigrad.kernels.pool")
+
+    def fail(*args):
+        raise AssertionError("the compare-based 2x2 kernels ran inside the scope")
+
+    saved = {name: getattr(pool, name) for name in
+             ("_max_2x2_rows", "_max_2x2_grad_rows", "_max_forward_2x2_parallel", "_max_backward_2x2_parallel")}
+    saved_min = pool._PARALLEL_MIN
+    try:
+        for name in saved:
+            setattr(pool, name, fail)
+        pool._PARALLEL_MIN = 1 if parallel else saved_min
+        for relu, want in zip((False, True), expected):
+            with reuse.run_scope():
+                y = K.max_pool2d_forward(x, k, k, zero)
+                gx = K.max_pool2d_backward(gy, x, y, k, k, zero, relu=relu)
+                assert not reuse.current_table()  # the winners were handed over, and dropped
+            assert y.tobytes() == y_ref.tobytes() or np.array_equal(y, y_ref, equal_nan=True)
+            assert gx.tobytes() == want.tobytes()
+    finally:
+        for name, fn in saved.items():
+            setattr(pool, name, fn)
+        pool._PARALLEL_MIN = saved_min
+
+
+def test_max_pool_winners_are_left_for_this_output_only():
+    """Winners are keyed by the forward's output array: a backward asked about another
+    ``y`` (equal numbers, another array) takes the compare-based way, and the first
+    backward's claim uses them up."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 6, 6))
+    gy = rng.standard_normal((2, 3, 3, 3))
+    k, zero = (2, 2), (0, 0)
+    with reuse.run_scope():
+        y = K.max_pool2d_forward(x, k, k, zero)
+        assert reuse.claim("max pool winners", (y.copy(),), ()) is None
+        first = K.max_pool2d_backward(gy, x, y, k, k, zero)
+        assert reuse.claim("max pool winners", (y,), ()) is None  # used up
+        again = K.max_pool2d_backward(gy, x, y, k, k, zero)  # compare-based
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, K.max_pool2d_backward_reference(gy, x, y, k, k, zero))
+
+
 def test_max_pool_ties_go_to_first_position():
     x = np.array([[[[1.0, 3.0], [3.0, 3.0]]]])
     for kernel, stride, pad in [((2, 2), (2, 2), (0, 0)), ((2, 2), (1, 1), (1, 1))]:
@@ -616,6 +683,11 @@ DISABLE_JIT_SCRIPT = """
     close(K.conv2d_grad_input(y, w, x.shape, one, pad, one), K.conv2d_grad_input_reference(y, w, x.shape, one, pad, one))
     close(K.conv2d_grad_weight(y, x, w.shape, one, pad, one), K.conv2d_grad_weight_reference(y, x, w.shape, one, pad, one))
     x = rng.standard_normal((1, 2, 5, 4))
+    from minigrad.kernels import reuse
+    with reuse.run_scope():  # the 2x2 kernels that record and use the winners
+        y = K.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+        close(K.max_pool2d_backward(y, x, y, (2, 2), (2, 2), (0, 0)),
+              K.max_pool2d_backward_reference(y, x, y, (2, 2), (2, 2), (0, 0)))
     for k, s, p in [((2, 2), (2, 2), (0, 0)), ((3, 2), (1, 2), (1, 1))]:
         y = K.max_pool2d_forward(x, k, s, p)
         close(y, K.max_pool2d_forward_reference(x, k, s, p))

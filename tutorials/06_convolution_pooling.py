@@ -18,6 +18,7 @@ from _common import finish, path, savefig, saved, say, setup, show, step
 import minigrad as mg
 import viz
 from minigrad import data, nn, optim
+from minigrad.kernels.pool import max_pool2d_2x2_winners
 
 args = setup(__file__, "06 · Convolution and pooling")
 (x_train, y_train), (x_test, y_test) = data.load_digits()
@@ -131,6 +132,20 @@ pv, dv = gp.run([pooled, dx], feed={xp: fm})
 show("feature map =", fm[0, 0], 0)
 show("max_pool2d(2) =", pv[0, 0], 0)
 show("d sum(pooled) / d map: a 1 at each block's maximum =", dv[0, 0], 0)
+print()
+
+# %% [markdown]
+# How does the backward know *where* each maximum was? It can compare the map with
+# the pooled values again (the first equal pixel of each block gets the gradient), or
+# the forward can write the positions down -- each block's "winner" -- so the
+# backward only has to scatter. Frameworks call this saving the indices; minigrad's
+# 2x2 kernels do it inside a training run (`minigrad/kernels/pool.py`), and both ways
+# pick the same pixel. Here are the winners of the map above, as flat positions
+# (row * 4 + column):
+
+# %%
+_, winners = max_pool2d_2x2_winners(fm)
+print("winners (flat positions):", winners, "-> rows", winners // 4, "columns", winners % 4)
 print()
 
 # %% [markdown]

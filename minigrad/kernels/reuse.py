@@ -7,7 +7,8 @@ of the graph, run at different times, so each kernel would redo the work (about 
 sixth of a CIFAR-sized conv).  Frameworks keep such things from the forward pass
 ("saved tensors"); here the executor opens a *run scope* around each run of a plan,
 and inside it :func:`remember` hands back what an earlier kernel computed from the
-very same array.
+very same array.  (Max pooling uses it too: its forward leaves each window's winner
+for its backward, :func:`offer` and :func:`claim`.)
 
 Why this is safe: within one run no array is modified in place (every op returns a
 new array -- a rule for custom ops too, see ``ops/registry.py``), and a scope keeps a
@@ -18,8 +19,9 @@ array between calls) nothing is remembered.
 
 Memory: an entry is dropped once it has been handed out ``uses`` times (two: the
 kernel that computed it and the one that reuses it), so it lives no longer than
-needed; the executor opens a scope only for plans that contain conv gradients (a
-forward-only run would only keep the columns alive for nothing).
+needed; the executor opens a scope only for plans that contain conv or max-pool
+gradients (a forward-only run would only keep the columns alive for nothing).  An
+:func:`offer` nobody asks for lives until the end of the run.
 """
 
 from __future__ import annotations
@@ -93,6 +95,22 @@ def offer(kind, arrays, params, value, uses=1):
         # the arrays alive until the end of the run
         refs = tuple(_weak(a) for a in arrays)
         table[(kind, tuple(id(a) for a in arrays), params)] = [refs, value, uses]
+
+
+def claim(kind, arrays, params):
+    """The value an :func:`offer` left for this key in this run scope (one of its
+    uses), or ``None`` when there is none -- for kernels that can do without it."""
+    table = getattr(_state, "table", None)
+    if table is None:
+        return None
+    key = (kind, tuple(id(a) for a in arrays), params)
+    entry = table.get(key)
+    if entry is None or not _same(entry[0], arrays):
+        return None
+    entry[2] -= 1
+    if entry[2] <= 0:
+        del table[key]
+    return entry[1]
 
 
 def _weak(a):
