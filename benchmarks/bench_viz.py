@@ -30,7 +30,7 @@ def deep_mlp(target_nodes=2000, width=8, seed=0):
     rng = np.random.default_rng(seed)
     g = mg.Graph("bench")
     with g:
-        h = x = mg.placeholder("x", (None, width))
+        h = mg.placeholder("x", (None, width))
         t = mg.placeholder("t", (None, width))
         params = []
         depth = 0
