@@ -456,6 +456,20 @@ def test_max_pool_2x2_winners_match_the_compare_based_backward(case, parallel):
         pool._PARALLEL_MIN = saved_min
 
 
+def test_max_pool_long_rows_leave_no_winners():
+    """Rows of more than ``_WINNERS_MAX_OW`` windows: the compare-based kernels even
+    in a run scope (faster there), so nothing is left in the scope's table."""
+    pool = importlib.import_module("minigrad.kernels.pool")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 6, 2 * pool._WINNERS_MAX_OW + 2))
+    with reuse.run_scope():
+        y = K.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+        assert not reuse.current_table()
+        gx = K.max_pool2d_backward(np.ones_like(y), x, y, (2, 2), (2, 2), (0, 0))
+    np.testing.assert_array_equal(gx, K.max_pool2d_backward_reference(np.ones_like(y), x, y, (2, 2),
+                                                                       (2, 2), (0, 0)))
+
+
 def test_max_pool_winners_are_left_for_this_output_only():
     """Winners are keyed by the forward's output array: a backward asked about another
     ``y`` (equal numbers, another array) takes the compare-based way, and the first

@@ -12,10 +12,10 @@
 (scanning row by row) where ``x == y`` (or the first NaN of a NaN window).  Ties
 therefore have one fixed, documented winner, and the graph needs no extra index
 tensor.  Frameworks usually remember instead, for each output, *where* the max came
-from; the common 2x2 case does that too when it can -- inside a training run (a
-``reuse.py`` run scope) the forward leaves those positions (its *winners*) for the
-backward, which then only scatters ``gy`` to them: measured 64x16x8x8 fwd+bwd 52 ->
-23 us, 64x32x30x30 0.93 -> 0.54 ms on one core.  Both ways pick the same winner.
+from; the common 2x2 case does that too where it pays -- inside a training run (a
+``reuse.py`` run scope), on rows of at most 8 windows, the forward leaves those
+positions (its *winners*) for the backward, which then only scatters ``gy`` to them:
+64x16x8x8 fwd+bwd 57 -> 32 us (2 threads).  Both ways pick the same winner.
 
 **Why Numba and not NumPy here.**  A NumPy version (see the references) materialises
 a strided view per window offset and compares whole arrays; the loops below make one
@@ -266,6 +266,17 @@ def _max_backward_2x2_parallel(x, y, gy, gx, h, w, oh, ow, rows, relu):
 # are only 4 windows long).
 
 
+_WINNERS_MAX_OW = 8
+# Winners only for rows of at most 8 windows.  On such short rows the compare-based
+# loops above run scalar and the winners win; on longer rows those loops vectorise,
+# and the winners' extra passes and arrays cost more than they save.  Measured
+# fwd+bwd, 2 threads, with the caches flushed before each call as in a training step
+# (winners minus compare-based): 64x16x8x8 (4 windows a row) -0.07 ms, 64x64x13x13
+# (6) -0.12; 64x6x24x24 (12) +0.03, 64x32x30x30 (15) +0.04, 64x8x40x40 (20) +0.09.
+# In a CIFAR training step the 30x30 pooling took 0.75 ms compare-based, 0.87 ms with
+# winners; the 13x13 one 0.47 and 0.44.
+
+
 @jit
 def _max_2x2_winner_rows(x, y, win, h, w, oh, ow, lo, hi):
     """y and win (the flat position in ``x`` of each window's winner) for window rows
@@ -358,7 +369,8 @@ def max_pool2d_forward(x, kernel, stride, padding):
     """Max over each window; -inf padding.  Same dtype as ``x``."""
     n, c, oh, ow = _out_shape(x.shape, kernel, stride, padding)
     x = np.ascontiguousarray(x)
-    if _is_2x2(kernel, stride, padding) and reuse.current_table() is not None:
+    if (_is_2x2(kernel, stride, padding) and ow <= _WINNERS_MAX_OW
+            and reuse.current_table() is not None):
         # a training run: leave the winners for the backward (module docstring)
         y, win = max_pool2d_2x2_winners(x)
         reuse.offer("max pool winners", (y,), (), win)
