@@ -470,22 +470,38 @@ def test_max_pool_long_rows_leave_no_winners():
                                                                        (2, 2), (0, 0)))
 
 
-def test_max_pool_winners_are_left_for_this_output_only():
-    """Winners are keyed by the forward's output array: a backward asked about another
-    ``y`` (equal numbers, another array) takes the compare-based way, and the first
-    backward's claim uses them up."""
+def test_max_pool_winners_are_left_for_this_input_and_output_only():
+    """Winners are keyed by the forward's input and output arrays: a backward asked
+    about another ``y`` (equal numbers, another array) takes the compare-based way,
+    and the first backward's claim uses them up."""
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 3, 6, 6))
     gy = rng.standard_normal((2, 3, 3, 3))
     k, zero = (2, 2), (0, 0)
     with reuse.run_scope():
         y = K.max_pool2d_forward(x, k, k, zero)
-        assert reuse.claim("max pool winners", (y.copy(),), ()) is None
+        assert reuse.claim("max pool winners", (x, y.copy()), ()) is None
+        assert reuse.claim("max pool winners", (x.copy(), y), ()) is None
         first = K.max_pool2d_backward(gy, x, y, k, k, zero)
-        assert reuse.claim("max pool winners", (y,), ()) is None  # used up
+        assert reuse.claim("max pool winners", (x, y), ()) is None  # used up
         again = K.max_pool2d_backward(gy, x, y, k, k, zero)  # compare-based
     np.testing.assert_array_equal(first, again)
     np.testing.assert_array_equal(first, K.max_pool2d_backward_reference(gy, x, y, k, k, zero))
+
+
+def test_max_pool_backward_with_another_input_ignores_the_winners():
+    """A backward given another ``x`` than the forward's (same pooled shape, other
+    size) must route by that ``x``: the forward's winners are positions in the
+    forward's input, and used here they would point at wrong pixels -- or outside
+    the gradient array (found by review: a write past its end)."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 1, 4, 5))
+    other = rng.standard_normal((1, 1, 4, 4))
+    k, zero = (2, 2), (0, 0)
+    with reuse.run_scope():
+        y = K.max_pool2d_forward(x, k, k, zero)
+        gx = K.max_pool2d_backward(np.ones_like(y), other, y, k, k, zero)
+    np.testing.assert_array_equal(gx, K.max_pool2d_backward_reference(np.ones_like(y), other, y, k, k, zero))
 
 
 def test_max_pool_ties_go_to_first_position():

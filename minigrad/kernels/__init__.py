@@ -46,6 +46,7 @@ _WHERE = {
     "winograd_grad_weight": "winograd",
     "max_pool2d_forward": "pool",
     "max_pool2d_backward": "pool",
+    "max_pool2d_2x2_winners": "pool",
     "avg_pool2d_forward": "pool",
     "avg_pool2d_backward": "pool",
     "max_pool2d_forward_reference": "pool",

@@ -8,7 +8,8 @@ computes the convolution straight from the (padded) image, in loops LLVM vectori
 
 **Flat rows.**  Keep each padded input plane as one flat row of ``Hp*Wp`` numbers and
 compute each output plane as a flat row of width ``Wp`` too (``OH*Wp`` numbers; the
-last ``KW-1`` of each image row are garbage, dropped at the end).  Then output
+last ``KW-1`` of each image row are garbage, dropped when the image's rows are
+cropped into the output).  Then output
 position ``q`` reads input position ``q + ki*Wp + kj`` for tap ``(ki, kj)``: one shift
 per tap, the same for every ``q``, so the loop over ``q`` is a long run of
 contiguous loads -- what SIMD wants::
@@ -136,7 +137,7 @@ def _taps_3x3(xc, wp, y, o, a, n_q):
     loads of ``x`` and 36 multiply-adds per vector of ``y`` loaded and stored, instead
     of 3 and 12 -- a third of the ``y`` traffic.  Faster with many input channels
     (32 -> 64: 1.72 instead of 2.01 ms per 32 images, one core), a little slower with
-    3 (0.38 vs 0.37 ms), so :func:`_forward_images` uses it from 8 channels on."""
+    3 (0.38 vs 0.37 ms), so :func:`_forward_4` uses it from 8 channels on."""
     y0, y1, y2, y3 = y[o], y[o + 1], y[o + 2], y[o + 3]
     a000, a001, a002 = a[0, 0, 0], a[0, 0, 1], a[0, 0, 2]
     a010, a011, a012 = a[0, 1, 0], a[0, 1, 1], a[0, 1, 2]
@@ -363,17 +364,14 @@ def _widen(gy, wp, out, sums):
 
 
 def buffer_bytes(x_shape, w_shape, padding):
-    """The biggest scratch arrays the three passes make (at 8 bytes a number): the
-    padded input, the widened output gradient (Cout padded to 4), the input
-    gradient's padded output gradient."""
+    """The biggest scratch arrays the passes make for a batch (at 8 bytes a number):
+    the forward's padded input and the weight gradient's widened output gradient
+    (Cout padded to 4).  (The input gradient pads one image at a time.)"""
     n, c, h, w = x_shape
-    cout, kh, kw = w_shape[0], w_shape[2], w_shape[3]
-    ph, pw = padding
-    hp, wp = h + 2 * ph, w + 2 * pw
-    oh, ow = hp - kh + 1, wp - kw + 1
+    cout = w_shape[0]
+    hp, wp = h + 2 * padding[0], w + 2 * padding[1]
     cout4 = cout + (-cout % _BLOCK)
-    padded_gy = cout * (oh + 2 * (kh - 1 - ph)) * (ow + 2 * (kw - 1 - pw))
-    return 8 * n * max(c * hp * wp, cout4 * hp * wp, padded_gy)
+    return 8 * n * max(c, cout4) * hp * wp
 
 
 @jit(fastmath={"reassoc"})

@@ -84,7 +84,8 @@ def remember(kind, arrays, params, compute, uses=2):
 
 def offer(kind, arrays, params, value, uses=1):
     """Leave ``value`` -- a by-product of some kernel's work -- for a later
-    :func:`remember` of the same key in this run scope (nothing happens outside one).
+    :func:`remember` or :func:`claim` of the same key in this run scope (nothing
+    happens outside one).
 
     Example: conv2d's gradient kernels read every number of the output gradient to
     rearrange it; summing each channel on the way is nearly free, and the bias
