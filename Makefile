@@ -27,7 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet torch==2.13.0 || echo "torch not installed: PyTorch cases will have no reference"
-	OMP_PROC_BIND=true OMP_NUM_THREADS=2 NUMBA_NUM_THREADS=2 $(PY) -m benchmarks.run
+	OMP_PROC_BIND=true OMP_NUM_THREADS=2 NUMBA_NUM_THREADS=2 $(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .numba_cache .pytest_cache .hypothesis out

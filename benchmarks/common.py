@@ -84,6 +84,7 @@ def row(case, t_mg, ref_name, t_ref, **extra):
 
 
 _reference = None
+TORCH_MALLOC = "default"  # or "kept": see reference.malloc_environment (run.py --torch-malloc)
 
 
 def load_torch():
@@ -91,7 +92,7 @@ def load_torch():
     when PyTorch is not installed: it is an optional reference only."""
     global _reference
     if _reference is None:
-        _reference = reference.start(threads()) or False
+        _reference = reference.start(threads(), TORCH_MALLOC) or False
         if _reference:
             atexit.register(_reference.close)
     return _reference or None

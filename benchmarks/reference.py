@@ -215,11 +215,12 @@ class TorchReference:
     ``multiprocessing`` child, which would first import the parent's main module (a
     benchmark file, hence minigrad, whose import tunes malloc and OpenMP for itself)."""
 
-    def __init__(self, threads):
+    def __init__(self, threads, malloc="default"):
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(_USER_ENV, MINIGRAD_BENCH_THREADS=str(threads),
                    MINIGRAD_BENCH_CPUS=",".join(map(str, _USER_CPUS or [])),
                    PYTHONPATH=os.pathsep.join(filter(None, [root, _USER_ENV.get("PYTHONPATH")])))
+        env.update(malloc_environment(malloc))
         self._proc = subprocess.Popen(
             [sys.executable, "-c", "from benchmarks.reference import _worker_main; _worker_main()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root)
@@ -262,11 +263,30 @@ class TorchReference:
             pipe.close()
 
 
-def start(threads):
+def malloc_environment(malloc):
+    """Environment variables for the worker's C library allocator.
+
+    ``"default"``: none -- PyTorch as its users run it.  ``"kept"``: glibc's mmap and
+    trim thresholds raised to what ``minigrad/memory.py`` sets for minigrad, so freed
+    blocks are reused instead of returned to the OS.  PyTorch has two speeds on these
+    machines, and which one a process gets depends on where glibc's *adaptive* mmap
+    threshold has wandered (benchmarks/README.md); with the thresholds fixed it
+    always runs in its fast state, so "kept" compares both sides with the same
+    allocator policy, and against PyTorch at its best.  (The environment variables
+    are glibc's own: ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_``.)"""
+    if malloc == "default":
+        return {}
+    if malloc == "kept":
+        limit = str(1 << 30)  # as minigrad/memory.py
+        return {"MALLOC_MMAP_THRESHOLD_": limit, "MALLOC_TRIM_THRESHOLD_": limit}
+    raise ValueError(f"malloc must be 'default' or 'kept', got {malloc!r}")
+
+
+def start(threads, malloc="default"):
     """A running :class:`TorchReference`, or None when PyTorch is not installed."""
     if importlib.util.find_spec("torch") is None:
         return None
     try:
-        return TorchReference(threads)
+        return TorchReference(threads, malloc)
     except RuntimeError:
         return None

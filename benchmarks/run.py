@@ -15,6 +15,8 @@ import platform
 import sys
 import time
 
+from benchmarks import common
+
 SUITES = ["benchmarks.bench_kernels", "benchmarks.bench_training", "benchmarks.bench_viz"]
 
 
@@ -72,7 +74,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--only", help="run only suites whose name contains this")
     parser.add_argument("--json", default="benchmarks/results/latest.json")
+    parser.add_argument("--torch-malloc", choices=["default", "kept"], default="default",
+                        help="PyTorch's allocator: as its users run it (default), or with glibc's "
+                             "thresholds fixed as minigrad fixes its own (kept: PyTorch's fast state)")
     args = parser.parse_args(argv)
+    common.TORCH_MALLOC = args.torch_malloc
     rows = []
     for name in SUITES:
         if args.only and args.only not in name:
@@ -87,6 +93,7 @@ def main(argv=None):
         print(f"{name}: {len(suite_rows)} cases in {time.perf_counter() - start:.0f} s", file=sys.stderr)
         rows += suite_rows
     info = machine()
+    info["torch_malloc"] = args.torch_malloc
     print("machine:", ", ".join(f"{k}={v}" for k, v in info.items()))
     print_table(rows)
     os.makedirs(os.path.dirname(args.json), exist_ok=True)

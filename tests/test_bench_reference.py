@@ -69,3 +69,38 @@ def test_the_worker_gets_the_users_cpus_not_the_pinned_thread_s(tmp_path):
         listed.update(range(int(lo), int(hi or lo) + 1))
     assert listed == {int(c) for c in user_cpus.split(",")}
     assert len(listed) >= 2
+
+
+MALLOC_PARENT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from benchmarks import reference
+    reference._USER_ENV["PYTHONPATH"] = {fake!r}
+    reference._USER_ENV.pop("MALLOC_MMAP_THRESHOLD_", None)
+    for malloc in ("default", "kept"):
+        ref = reference.TorchReference(1, malloc)
+        env = open(f"/proc/{{ref._proc.pid}}/environ", "rb").read().split(b"\\0")
+        print(malloc, b"MALLOC_MMAP_THRESHOLD_=1073741824" in env, b"MALLOC_TRIM_THRESHOLD_=1073741824" in env)
+        ref.close()
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_torch_malloc_kept_gives_the_worker_minigrads_allocator_thresholds(tmp_path):
+    """``run.py --torch-malloc kept``: the worker starts with glibc's thresholds fixed
+    as ``minigrad/memory.py`` fixes them (PyTorch's fast state); by default it gets
+    the user's environment untouched."""
+    from benchmarks import reference
+    from minigrad import memory
+    assert reference.malloc_environment("kept") == {
+        "MALLOC_MMAP_THRESHOLD_": str(memory._LIMIT), "MALLOC_TRIM_THRESHOLD_": str(memory._LIMIT)}
+    with pytest.raises(ValueError):
+        reference.malloc_environment("fast")
+    fake = tmp_path / "fake"
+    (fake / "torch").mkdir(parents=True)
+    for name, text in FAKE_TORCH.items():
+        (fake / "torch" / name).write_text(text)
+    out = subprocess.run([sys.executable, "-c", MALLOC_PARENT.format(root=ROOT, fake=str(fake))],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["default", "False", "False", "kept", "True", "True"]
