@@ -274,12 +274,14 @@ def test_conv_path_choice():
     assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), (2, 2), (0, 0), (1, 1)) == "im2col"  # strided
 
 
-@pytest.mark.parametrize("cin, cout", [(9, 5), (3, 10)])
+@pytest.mark.parametrize("cin, cout", [(9, 5), (3, 10), (9, 3), (9, 11)])
 @pytest.mark.parametrize("padding", [(0, 0), (1, 2)])
 def test_blocked_whole_3x3_loops(cin, cout, padding):
     """From 8 input channels on, the blocked forward does all 9 taps of a 3x3 kernel in
     one loop (direct._taps_3x3): the forward with 9 channels, the input gradient --
-    the forward over the output gradient's 10 channels -- with 10."""
+    the forward over the output gradient's 10 channels -- with 10.  A last block of 3
+    output channels has a loop of its own (direct._taps_3x3_3): the input gradient of
+    the (3, 10) case, the forwards of (9, 3) and (9, 11)."""
     rng = np.random.default_rng(cin)
     x, w = rand(rng, (2, cin, 7, 6), np.float64), rand(rng, (cout, cin, 3, 3), np.float64)
     b = rand(rng, (cout,), np.float64)
@@ -712,6 +714,9 @@ DISABLE_JIT_SCRIPT = """
     close(y, K.conv2d_forward_reference(x, w, None, one, pad, one))
     close(K.conv2d_grad_input(y, w, x.shape, one, pad, one), K.conv2d_grad_input_reference(y, w, x.shape, one, pad, one))
     close(K.conv2d_grad_weight(y, x, w.shape, one, pad, one), K.conv2d_grad_weight_reference(y, x, w.shape, one, pad, one))
+    x, w = rng.standard_normal((1, 9, 4, 7)), rng.standard_normal((3, 9, 3, 3))  # blocked, 3 of 4 channels
+    assert K.conv2d_path(x.shape, w.shape, one, pad, one) == "blocked"
+    close(K.conv2d_forward(x, w, None, one, pad, one), K.conv2d_forward_reference(x, w, None, one, pad, one))
     x = rng.standard_normal((1, 2, 5, 4))
     from minigrad.kernels import reuse
     with reuse.run_scope():  # the 2x2 kernels that record and use the winners

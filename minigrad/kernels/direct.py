@@ -166,6 +166,35 @@ def _taps_3x3(xc, wp, y, o, a, n_q):
                   + a312 * x12 + a320 * x20 + a321 * x21 + a322 * x22)
 
 
+@jit(fastmath={"contract"}, nogil=True, inline="always")
+def _taps_3x3_3(xc, wp, y, o, a, n_q):
+    """:func:`_taps_3x3` for a last block of 3 output channels (3 of 4 rows of ``a``
+    used): the fourth, padding channel would be a quarter of the work for nothing.
+    (Three output channels: an RGB image's -- the input gradient of a first conv
+    layer, the forward of a last one.)"""
+    y0, y1, y2 = y[o], y[o + 1], y[o + 2]
+    a000, a001, a002 = a[0, 0, 0], a[0, 0, 1], a[0, 0, 2]
+    a010, a011, a012 = a[0, 1, 0], a[0, 1, 1], a[0, 1, 2]
+    a020, a021, a022 = a[0, 2, 0], a[0, 2, 1], a[0, 2, 2]
+    a100, a101, a102 = a[1, 0, 0], a[1, 0, 1], a[1, 0, 2]
+    a110, a111, a112 = a[1, 1, 0], a[1, 1, 1], a[1, 1, 2]
+    a120, a121, a122 = a[1, 2, 0], a[1, 2, 1], a[1, 2, 2]
+    a200, a201, a202 = a[2, 0, 0], a[2, 0, 1], a[2, 0, 2]
+    a210, a211, a212 = a[2, 1, 0], a[2, 1, 1], a[2, 1, 2]
+    a220, a221, a222 = a[2, 2, 0], a[2, 2, 1], a[2, 2, 2]
+    r1, r2 = wp, 2 * wp
+    for q in range(n_q):
+        x00, x01, x02 = xc[_nn(q)], xc[_nn(q + 1)], xc[_nn(q + 2)]
+        x10, x11, x12 = xc[_nn(q + r1)], xc[_nn(q + r1 + 1)], xc[_nn(q + r1 + 2)]
+        x20, x21, x22 = xc[_nn(q + r2)], xc[_nn(q + r2 + 1)], xc[_nn(q + r2 + 2)]
+        y0[q] += (a000 * x00 + a001 * x01 + a002 * x02 + a010 * x10 + a011 * x11
+                  + a012 * x12 + a020 * x20 + a021 * x21 + a022 * x22)
+        y1[q] += (a100 * x00 + a101 * x01 + a102 * x02 + a110 * x10 + a111 * x11
+                  + a112 * x12 + a120 * x20 + a121 * x21 + a122 * x22)
+        y2[q] += (a200 * x00 + a201 * x01 + a202 * x02 + a210 * x10 + a211 * x11
+                  + a212 * x12 + a220 * x20 + a221 * x21 + a222 * x22)
+
+
 @jit(fastmath={"contract", "reassoc"}, nogil=True, inline="always")
 def _dots(xc, shift, g, o, out, n_q):
     """out[p, t] += sum over q < n_q of g[o + p, q] * xc[shift + t + q], p < 4: the
@@ -230,7 +259,7 @@ def _forward_images(x, w, scratch, wp, n_q, bias, has_bias, relu, y):
     for b in range(y.shape[0]):
         scratch[:] = 0
         _forward_8(x, b, w, scratch, wp, n_q, 0, eights)
-        _forward_4(x, b, w, scratch, wp, n_q, eights, cout4)
+        _forward_4(x, b, w, scratch, wp, n_q, eights, cout4, y.shape[1])
         _crop(scratch, bias, has_bias, relu, oh, ow, wp, y[b])
 
 
@@ -249,7 +278,7 @@ def _forward_padding_images(x, ph, pw, w, padded, scratch, wp, n_q, y):
         _pad_image(x, b, ph, pw, padded, 0)
         scratch[:] = 0
         _forward_8(padded, 0, w, scratch, wp, n_q, 0, eights)
-        _forward_4(padded, 0, w, scratch, wp, n_q, eights, cout4)
+        _forward_4(padded, 0, w, scratch, wp, n_q, eights, cout4, y.shape[1])
         _crop(scratch, none, False, False, oh, ow, wp, y[b])
 
 
@@ -268,15 +297,19 @@ def _forward_8(x, b, w, y, wp, n_q, start, stop):
 
 
 @jit(fastmath={"contract"}, nogil=True)
-def _forward_4(x, b, w, y, wp, n_q, start, stop):
+def _forward_4(x, b, w, y, wp, n_q, start, stop, real):
     """Output channels ``start:stop`` of image ``b`` 4 at a time: a whole 3x3 kernel per
     pass from 8 input channels on (:func:`_taps_3x3`), else kernel rows in passes of
     up to 3 taps."""
     cin, kh, kw = w.shape[1], w.shape[2], w.shape[3]
     whole_3x3 = kh == 3 and kw == 3 and cin >= 8
     for o in range(start, stop, _BLOCK):
+        three = real - o == 3  # a last block of 3 real channels and 1 of padding
         for c in range(cin):
             xc = x[c, b]
+            if whole_3x3 and three:
+                _taps_3x3_3(xc, wp, y, o, w[o:o + _BLOCK, c], n_q)
+                continue
             if whole_3x3:
                 _taps_3x3(xc, wp, y, o, w[o:o + _BLOCK, c], n_q)
                 continue
