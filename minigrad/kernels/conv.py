@@ -129,7 +129,7 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
         6.8 / - / 6.5 vs 5.6 / - / 5.8 and 1x1 over 64 channels 3.9 / - / 3.0 vs
         2.2 / - / 2.4: im2col;
       - the input gradient also only for kernels up to 3x3 with at least 3 input
-        channels (3x32: 0.75 vs 0.90, 4x16: 0.18 vs 0.25): it runs the forward loops
+        channels (3x32: 0.51 vs 0.90, 4x16: 0.14 vs 0.25): it runs the forward loops
         over the output gradient padded by K-1, and with 5x5 kernels on small images
         or one input channel (padded to 4 output channels) most of that work is
         wasted (1x28: 0.33 vs 0.19, 6x12: 0.43 vs 0.22).
