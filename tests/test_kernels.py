@@ -433,7 +433,7 @@ def test_max_pool_2x2_winners_match_the_compare_based_backward(case, parallel):
     y_ref = K.max_pool2d_forward(x, k, k, zero)
     gy = rand(rng, y_ref.shape, dtype)
     expected = [K.max_pool2d_backward(gy, x, y_ref, k, k, zero, relu=relu) for relu in (False, True)]
-    pool = importlib.import_module("minigrad.kernels.pool")
+    pool = importlib.import_module("minigrad.kernels.pool_2x2")
 
     def fail(*args):
         raise AssertionError("the compare-based 2x2 kernels ran inside the scope")
@@ -459,11 +459,11 @@ def test_max_pool_2x2_winners_match_the_compare_based_backward(case, parallel):
 
 
 def test_max_pool_long_rows_leave_no_winners():
-    """Rows of more than ``_WINNERS_MAX_OW`` windows: the compare-based kernels even
+    """Rows of more than ``WINNERS_MAX_OW`` windows: the compare-based kernels even
     in a run scope (faster there), so nothing is left in the scope's table."""
-    pool = importlib.import_module("minigrad.kernels.pool")
+    pool = importlib.import_module("minigrad.kernels.pool_2x2")
     rng = np.random.default_rng(5)
-    x = rng.standard_normal((2, 3, 6, 2 * pool._WINNERS_MAX_OW + 2))
+    x = rng.standard_normal((2, 3, 6, 2 * pool.WINNERS_MAX_OW + 2))
     with reuse.run_scope():
         y = K.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
         assert not reuse.current_table()
@@ -803,7 +803,7 @@ def test_softmax_cross_entropy_names_the_bad_label():
 def test_max_pool_2x2_parallel_chunks_match_one_thread(shape, monkeypatch):
     """The parallel 2x2 kernels split the window rows into chunks that start mid-plane;
     forcing them on small inputs (odd sizes, ties, NaN) must give the same bits."""
-    pool = importlib.import_module("minigrad.kernels.pool")
+    pool = importlib.import_module("minigrad.kernels.pool_2x2")
     rng = np.random.default_rng(11)
     x = np.round(rng.standard_normal(shape), 1).astype(np.float32)  # rounding makes ties
     x.flat[::17] = np.nan
