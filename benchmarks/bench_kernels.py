@@ -120,7 +120,7 @@ def bench_pool(repeats, ref):
         def ours():
             # as in a training step: a run scope, in which the forward leaves each
             # window's winner for the backward on short rows (the 8x8 case;
-            # minigrad/kernels/pool.py)
+            # minigrad/kernels/pool_2x2.py)
             with run_scope():
                 yy = K.max_pool2d_forward(x, k2, k2, (0, 0))
                 K.max_pool2d_backward(gy, x, yy, k2, k2, (0, 0))

@@ -421,7 +421,7 @@ def pool_2x2_cases(draw):
 @given(pool_2x2_cases(), st.booleans())
 def test_max_pool_2x2_winners_match_the_compare_based_backward(case, parallel):
     """Inside a run scope the 2x2 forward records each window's winner and the
-    backward scatters to it (kernels/pool.py); outside, the backward compares x with
+    backward scatters to it (kernels/pool_2x2.py); outside, the backward compares x with
     y.  Same bits both ways, relu fused or not, on ties, NaNs and infinities -- with the
     compare-based kernels made to fail inside the scope, so the winners did the work;
     ``parallel``: the chunked parallel kernels, on small inputs."""

@@ -139,7 +139,7 @@ print()
 # the pooled values again (the first equal pixel of each block gets the gradient), or
 # the forward can write the positions down -- each block's "winner" -- so the
 # backward only has to scatter. Frameworks call this saving the indices; minigrad's
-# 2x2 kernels do it inside a training run (`minigrad/kernels/pool.py`), and both ways
+# 2x2 kernels do it inside a training run (`minigrad/kernels/pool_2x2.py`), and both ways
 # pick the same pixel. Here are the winners of the map above, as flat positions
 # (row * 4 + column):
 

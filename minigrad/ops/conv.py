@@ -182,7 +182,7 @@ class MaxPool2dGrad(Op):
     """Route each window's gradient to where ``x`` equals the window's max ``y``."""
     name = "max_pool2d_grad"
     rule = "scatter dL/d{a} to the max positions"
-    shares_kernel_work = True  # the forward's winners, when it recorded them (kernels/pool.py)
+    shares_kernel_work = True  # the forward's winners, when it recorded them (kernels/pool_2x2.py)
 
     def infer(self, g, x, y, *, kernel, stride, padding):
         return x.shape, g.dtype
