@@ -171,7 +171,9 @@ def _taps_3x3_3(xc, wp, y, o, a, n_q):
     """:func:`_taps_3x3` for a last block of 3 output channels (3 of 4 rows of ``a``
     used): the fourth, padding channel would be a quarter of the work for nothing.
     (Three output channels: an RGB image's -- the input gradient of a first conv
-    layer, the forward of a last one.)"""
+    layer, the forward of a last one.)  It repeats :func:`_taps_3x3` minus a row on
+    purpose: a channel count tested inside one loop would cost a branch per number,
+    and the weights must be named one by one to stay in registers (see above)."""
     y0, y1, y2 = y[o], y[o + 1], y[o + 2]
     a000, a001, a002 = a[0, 0, 0], a[0, 0, 1], a[0, 0, 2]
     a010, a011, a012 = a[0, 1, 0], a[0, 1, 1], a[0, 1, 2]
