@@ -301,8 +301,9 @@ def _forward_8(x, b, w, y, wp, n_q, start, stop):
 @jit(fastmath={"contract"}, nogil=True)
 def _forward_4(x, b, w, y, wp, n_q, start, stop, real):
     """Output channels ``start:stop`` of image ``b`` 4 at a time: a whole 3x3 kernel per
-    pass from 8 input channels on (:func:`_taps_3x3`), else kernel rows in passes of
-    up to 3 taps."""
+    pass from 8 input channels on (:func:`_taps_3x3`; :func:`_taps_3x3_3` for a last
+    block with only 3 of its 4 channels real -- ``real`` output channels in all),
+    else kernel rows in passes of up to 3 taps."""
     cin, kh, kw = w.shape[1], w.shape[2], w.shape[3]
     whole_3x3 = kh == 3 and kw == 3 and cin >= 8
     for o in range(start, stop, _BLOCK):
