@@ -169,7 +169,9 @@ savefig(fig, "matmul_speed.png", "GFLOP/s of each implementation")
 # the sums straight from the image, *register*-blocked -- 4 output channels x 3
 # kernel taps per SIMD loop, kept in vector registers (minigrad/kernels/direct.py;
 # section 2's matmul was *cache*-blocked) -- and wins where im2col's matrices are
-# thin, as in a CNN's first layers; "direct"
+# thin, as in a CNN's first layers, unless the rows are short (it computes whole
+# padded rows and drops KW-1 numbers of each: a 5x5 kernel on 12-wide rows would
+# waste a third); "direct"
 # loops are kept for when nothing else would fit in memory. The choice is made per
 # pass: the input gradient may take another path than the forward.
 
