@@ -118,9 +118,9 @@ def _max_backward(gy, x, y, kh, kw, sh, sw, ph, pw):
 
 
 def max_pool2d_2x2_winners(x):
-    """The 2x2, stride-2 max pool of ``x`` and each window's winner: ``(y, win)``,
-    ``win`` the flat position in ``x`` (int32; int64 for arrays too big for int32)
-    of the pixel whose value ``y`` took -- the first maximum in row-major order."""
+    """``(y, win)``: the 2x2, stride-2 max pool of ``x`` and each window's winner, its
+    flat position in ``x`` (``pool_2x2.max_forward_with_winners``, with ``x``'s
+    shape checked)."""
     _out_shape(x.shape, (2, 2), (2, 2), (0, 0))
     return pool_2x2.max_forward_with_winners(x)
 
@@ -134,17 +134,16 @@ def max_pool2d_forward(x, kernel, stride, padding):
     n, c, oh, ow = _out_shape(x.shape, kernel, stride, padding)
     given = x
     x = np.ascontiguousarray(x)
-    if (_is_2x2(kernel, stride, padding) and ow <= pool_2x2.WINNERS_MAX_OW
-            and reuse.current_table() is not None):
+    if not _is_2x2(kernel, stride, padding):
+        return _max_forward(x, kernel[0], kernel[1], stride[0], stride[1],
+                            padding[0], padding[1], oh, ow)
+    if ow <= pool_2x2.WINNERS_MAX_OW and reuse.current_table() is not None:
         # a training run: leave the winners for the backward (module docstring), for
         # this very input and output
         y, win = pool_2x2.max_forward_with_winners(x)
         reuse.offer("max pool winners", (given, y), (), win)
         return y
-    if _is_2x2(kernel, stride, padding):
-        return pool_2x2.max_forward(x, oh, ow)
-    return _max_forward(x, kernel[0], kernel[1], stride[0], stride[1],
-                        padding[0], padding[1], oh, ow)
+    return pool_2x2.max_forward(x, oh, ow)
 
 
 def max_pool2d_backward(gy, x, y, kernel, stride, padding, relu=False):
@@ -158,13 +157,14 @@ def max_pool2d_backward(gy, x, y, kernel, stride, padding, relu=False):
     (``minigrad/fusion.py``): the gradient then reaches the relu's input only through
     windows whose max is positive, so those with ``y <= 0`` pass nothing on."""
     _out_shape(x.shape, kernel, stride, padding)
+    two_by_two = _is_2x2(kernel, stride, padding)
     # (keyed by the very arrays the forward took and gave: winners of another x or y
     # would point at the wrong pixels)
-    win = reuse.claim("max pool winners", (x, y), ()) if _is_2x2(kernel, stride, padding) else None
+    win = reuse.claim("max pool winners", (x, y), ()) if two_by_two else None
     gy, x, y = (np.ascontiguousarray(a, dtype=x.dtype) for a in (gy, x, y))
     if win is not None:
         return pool_2x2.max_backward_to_winners(gy, y, win, x.shape, x.dtype, relu)
-    if _is_2x2(kernel, stride, padding):  # (its loops apply relu inline)
+    if two_by_two:  # (its loops apply relu inline)
         return pool_2x2.max_backward(gy, x, y, relu)
     if relu:
         gy = np.where(y > 0, gy, 0).astype(x.dtype, copy=False)

@@ -70,16 +70,10 @@ def remember(kind, arrays, params, compute, uses=2):
     table = getattr(_state, "table", None)
     if table is None:
         return compute()
-    key = (kind, tuple(id(a) for a in arrays), params)
-    entry = table.get(key)
-    if entry is not None and not _same(entry[0], arrays):
-        entry = None  # an offer for an array that has died: its id now names another
+    key, entry = _find(table, kind, arrays, params)
     if entry is None:
         entry = table[key] = [arrays, compute(), uses]  # the arrays keep their ids unique
-    entry[2] -= 1
-    if entry[2] <= 0:
-        del table[key]
-    return entry[1]
+    return _use(table, key, entry)
 
 
 def offer(kind, arrays, params, value, uses=1):
@@ -95,7 +89,7 @@ def offer(kind, arrays, params, value, uses=1):
         # weak references: an offer nobody takes (a conv without bias) must not keep
         # the arrays alive until the end of the run
         refs = tuple(_weak(a) for a in arrays)
-        table[(kind, tuple(id(a) for a in arrays), params)] = [refs, value, uses]
+        table[_key(kind, arrays, params)] = [refs, value, uses]
 
 
 def claim(kind, arrays, params):
@@ -104,10 +98,25 @@ def claim(kind, arrays, params):
     table = getattr(_state, "table", None)
     if table is None:
         return None
-    key = (kind, tuple(id(a) for a in arrays), params)
+    key, entry = _find(table, kind, arrays, params)
+    return None if entry is None else _use(table, key, entry)
+
+
+def _key(kind, arrays, params):
+    return kind, tuple(id(a) for a in arrays), params
+
+
+def _find(table, kind, arrays, params):
+    """The key for these arrays and the live entry under it (``None`` if there is none)."""
+    key = _key(kind, arrays, params)
     entry = table.get(key)
-    if entry is None or not _same(entry[0], arrays):
-        return None
+    if entry is not None and not _same(entry[0], arrays):
+        entry = None  # an offer for an array that has died: its id now names another
+    return key, entry
+
+
+def _use(table, key, entry):
+    """Hand out an entry's value once; forget the entry after its last use."""
     entry[2] -= 1
     if entry[2] <= 0:
         del table[key]
