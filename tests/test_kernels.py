@@ -66,6 +66,44 @@ def test_matmul_path_non_float():
     assert K.matmul_path((2, 2), (2, 2), np.int64) == "numpy"
 
 
+@given(st.integers(1, 9), st.integers(1, 9), st.integers(1, 80), st.sampled_from([7, 16, 512]),
+       st.sampled_from(FLOATS), st.integers(0, 2**16))
+@SMALL
+def test_matmul_nt_tiled_kernel_matches_reference(m, n, k, k_block, dtype, seed):
+    """The register-tiled dot-product kernel (gemm_nt.py) on any row counts (padded to
+    fours and cut back) and sums that end inside or across blocks of k."""
+    from minigrad.kernels import gemm_nt
+    rng = np.random.default_rng(seed)
+    a, b_t = rand(rng, (m, k), dtype), rand(rng, (n, k), dtype)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gemm_nt, "MIN_DEPTH", 1)
+        patch.setattr(gemm_nt, "_K_BLOCK", k_block)
+        assert gemm_nt.matmul_nt_path(a.shape, b_t.shape, dtype) == "tiled dots"
+        out = gemm_nt.matmul_nt(a, b_t)
+        assert out.dtype == dtype and out.shape == (m, n) and out.flags.c_contiguous
+        np.testing.assert_allclose(out, gemm_nt.matmul_nt_reference(a, b_t), **tol(dtype))
+        assert out.tobytes() == gemm_nt.matmul_nt(a, b_t).tobytes()  # deterministic
+
+
+def test_matmul_nt_paths_inf_nan_and_errors():
+    from minigrad.kernels import gemm_nt
+    rng = np.random.default_rng(3)
+    depth = gemm_nt.MIN_DEPTH
+    assert gemm_nt.matmul_nt_path((8, depth), (8, depth), np.float32) == "tiled dots"
+    assert gemm_nt.matmul_nt_path((8, depth - 1), (8, depth - 1), np.float32) == "blas"
+    assert gemm_nt.matmul_nt_path((8, depth), (8, depth), np.int64) == "blas"
+    a, b_t = rand(rng, (6, depth + 3), np.float32), rand(rng, (5, depth + 3), np.float32)
+    a[1, 7], a[2, 9], b_t[3, 0] = np.inf, np.nan, -np.inf
+    with np.errstate(invalid="ignore"):
+        got, want = gemm_nt.matmul_nt(a, b_t), a @ b_t.T
+    assert np.array_equal(np.isnan(got), np.isnan(want)) and np.array_equal(np.isinf(got), np.isinf(want))
+    np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], rtol=1e-4, atol=1e-4)
+    ints = np.arange(12).reshape(3, 4)
+    assert np.array_equal(gemm_nt.matmul_nt(ints, ints), ints @ ints.T)
+    with pytest.raises(ValueError, match=r"\(m, k\) and \(n, k\).*\(3, 4\) and \(3, 5\)"):
+        gemm_nt.matmul_nt(ints, np.zeros((3, 5)))
+
+
 # --------------------------------------------------------------------------- conv
 
 def conv_naive(x, w, b, stride, padding, dilation):
@@ -626,6 +664,7 @@ def test_sigmoid_extremes_without_warnings():
 # -------------------------------------------------------------------- determinism
 
 def test_kernels_are_bitwise_deterministic():
+    from minigrad.kernels import gemm_nt
     rng = np.random.default_rng(10)
     x = rand(rng, (8, 3, 12, 12), np.float32)
     x1 = rand(rng, (8, 1, 12, 12), np.float32)
@@ -649,7 +688,9 @@ def test_kernels_are_bitwise_deterministic():
         lambda: K.avg_pool2d_backward(x, (8, 3, 25, 25), (3, 3), (1, 1), (1, 1)),
         lambda: K.softmax_cross_entropy(x.reshape(8, -1), np.arange(8))[0],
         lambda: K.matmul(x.reshape(8, -1), x.reshape(-1, 8)),
+        lambda: gemm_nt.matmul_nt(x.reshape(6, -1), x1.reshape(2, -1)),  # the tiled dots (576 long)
     ]
+    assert gemm_nt.matmul_nt_path((6, 576), (2, 576), np.float32) == "tiled dots"
     for f in calls:
         a, b = f(), f()
         assert a.tobytes() == b.tobytes()
@@ -693,6 +734,9 @@ DISABLE_JIT_SCRIPT = """
     close = lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
     a, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3))
     close(matmul_blocked(a, b), a @ b)
+    from minigrad.kernels import gemm_nt
+    a, b_t = rng.standard_normal((5, 300)), rng.standard_normal((6, 300))
+    close(gemm_nt.matmul_nt(a, b_t), a @ b_t.T)
     args = ((1, 2), (1, 0), (1, 1))
     for cin in (1, 2):
         x, w = rng.standard_normal((2, cin, 5, 5)), rng.standard_normal((3, cin, 2, 2))
@@ -873,12 +917,16 @@ CHUNKED_CONVS = [  # (input channels, weight shape, stride, padding, dilation, p
 @pytest.mark.parametrize("cin, w_shape, stride, padding, dilation, path", CHUNKED_CONVS)
 @pytest.mark.parametrize("n", [3, 5, 8])
 @pytest.mark.parametrize("dtype", FLOATS)
-def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path, n, dtype, monkeypatch):
+@pytest.mark.parametrize("tiled_dots", [False, True])
+def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path, n, dtype, tiled_dots,
+                                   monkeypatch):
     """The conv kernels on chunks of images on threads (kernels/parallel.py): the
     reference's values, the bias sums they leave in a run scope, and the same bits on
     every run.  (Not the same bits as one chunk: BLAS may block a product of another
-    width differently.)"""
-    from minigrad.kernels import parallel, reuse
+    width differently.)  ``tiled_dots``: the weight gradients' sums over pixels or
+    tiles run on gemm_nt.py's kernel even though they are short here."""
+    from minigrad.kernels import gemm_nt, parallel, reuse
+    monkeypatch.setattr(gemm_nt, "MIN_DEPTH", 1 if tiled_dots else 10**9)
     rng = np.random.default_rng(n)
     x, w = rand(rng, (n, cin, 9, 8), dtype), rand(rng, w_shape, dtype)
     args = (stride, padding, dilation)

@@ -16,7 +16,8 @@ that, so this ``__init__`` imports nothing heavy: the public names below are res
 on first use by the module-level ``__getattr__`` (PEP 562), which imports the
 submodule that defines them.  Only the kernels a graph actually runs get compiled.
 
-The submodules are ``gemm`` (matrix products), ``conv`` (with ``direct`` for the
+The submodules are ``gemm`` (matrix products) with ``gemm_nt`` (``a @ b.T`` as
+register-tiled dot products, for long sums), ``conv`` (with ``direct`` for the
 register-blocked loops and ``winograd`` for 3x3 kernels), ``pool`` (with ``pool_2x2``
 for the common 2x2 windows), ``softmax_loss`` and ``elementwise``; ``parallel`` and
 ``reuse`` are the plumbing.  Their names differ from the functions' names, so
@@ -33,6 +34,9 @@ _WHERE = {
     "matmul_path": "gemm",
     "matmul_blocked": "gemm",
     "matmul_reference": "gemm",
+    "matmul_nt": "gemm_nt",
+    "matmul_nt_path": "gemm_nt",
+    "matmul_nt_reference": "gemm_nt",
     "conv2d_forward": "conv",
     "conv2d_grad_input": "conv",
     "conv2d_grad_weight": "conv",

@@ -18,6 +18,9 @@ Four ways to compute the same sums, chosen per shape (and per pass) by
       grad_weight  gW   (Cout, K)   = gY^T (Cout, N*P) @ col^T
       grad_input   dcol (K, N*P)    = W2^T (K, Cout)  @ gY^T (Cout, N*P);  then col2im
 
+  (The weight gradient sums over all N*P pixels, along the rows of both of its
+  operands: ``gemm_nt.py``'s register-tiled dot products do that faster than BLAS.)
+
   The rearrangements around the GEMMs (im2col, putting Y back in NCHW order with the
   bias added, gY into (Cout, N*P), col2im) are single-threaded Numba loops.  Making
   them parallel with Numba's ``prange`` measured *slower and erratic* (1-24 ms for a
@@ -59,7 +62,7 @@ import numpy as np
 
 from ._jit import jit, prange
 from ._jit import nonneg as _nn  # an index Numba may treat as non-negative: SIMD
-from . import direct, parallel, reuse, winograd
+from . import direct, gemm_nt, parallel, reuse, winograd
 
 __all__ = [
     "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_grad_bias", "conv2d_path",
@@ -574,7 +577,8 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
         return _direct_grad_weight(gy, x, kh, kw, sh, sw, ph, pw, dh, dw)
     def images(start, stop):
         gcol, sums = _gradient_columns(gy, start, stop)
-        return gcol @ _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow).T, sums
+        col = _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        return gemm_nt.matmul_nt(gcol, col), sums  # sums over pixels: see gemm_nt.py
 
     parts = _by_images(images, g)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))

@@ -24,8 +24,9 @@ then, for each of the 16 positions ``xi`` of the 4x4 tile, a matrix product::
 
 16 GEMMs that together do 16*Cout*C*T multiply-adds, against 9*Cout*C*4T for im2col:
 2.25x less arithmetic, and V is smaller than the im2col matrix (16 vs 36 numbers per
-tile and channel), so less memory traffic too.  BLAS does the GEMMs; the transforms are
-a few adds per number, in the Numba loops below.
+tile and channel), so less memory traffic too.  BLAS does the GEMMs (but for the weight
+gradient's, which sum over all tiles: ``gemm_nt.py``); the transforms are a few adds per
+number, in the Numba loops below.
 
 **The backward pass is the same recipe run backwards.**  The forward is linear in
 ``U`` and in ``V``; its adjoints are the transposed operations, in reverse order:
@@ -49,7 +50,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import parallel, reuse
+from . import gemm_nt, parallel, reuse
 from ._jit import jit
 
 __all__ = ["winograd_forward", "winograd_grad_input", "winograd_grad_weight",
@@ -392,7 +393,10 @@ def winograd_grad_weight(gy, x, padding):
     def images(start, stop):
         dm, sums = _output_grad_tiles(gy, start, stop, th, tw)
         v = _input_tiles(x, start, stop, ph, pw, th, tw)
-        return np.matmul(dm, v.transpose(0, 2, 1)), sums  # (16, Cout, C)
+        # dU[xi] = dM[xi] @ V[xi]^T sums over the chunk's tiles: long dot products of
+        # rows, which the register-tiled kernel of gemm_nt.py does faster than BLAS
+        du = np.stack([gemm_nt.matmul_nt(dm[xi], v[xi]) for xi in range(16)])  # (16, Cout, C)
+        return du, sums
 
     parts = _by_images(images, n, c, cout, th, tw)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
