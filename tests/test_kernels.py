@@ -104,6 +104,49 @@ def test_matmul_nt_paths_inf_nan_and_errors():
         gemm_nt.matmul_nt(ints, np.zeros((3, 5)))
 
 
+@given(st.integers(1, 20), st.integers(1, 40), st.integers(1, 70), st.sampled_from(FLOATS),
+       st.booleans(), st.integers(0, 2**16))
+@SMALL
+def test_register_blocked_matmul_matches_reference(m, k, n, dtype, strided, seed):
+    """gemm_simd.py's 8 x 2-vector register blocks, the leftover rows and columns, on
+    contiguous arrays and on views whose rows are further apart than they are long."""
+    from minigrad.kernels import gemm_simd
+    rng = np.random.default_rng(seed)
+    a, b = rand(rng, (m, k), dtype), rand(rng, (k, n), dtype)
+    out = np.full((m, n + 3), np.nan, dtype)[:, :n] if strided else np.empty((m, n), dtype)
+    if strided:
+        b = rand(rng, (k, n + 5), dtype)[:, 2:n + 2]
+    assert gemm_simd.applies(a, b, out)
+    gemm_simd.matmul_into(a, b, out)
+    np.testing.assert_allclose(out, K.matmul_reference(a, b), **tol(dtype))
+    again = np.empty((m, n), dtype)
+    assert gemm_simd.matmul_into(a, b, again).tobytes() == np.ascontiguousarray(out).tobytes()
+
+
+def test_register_blocked_matmul_planes_inf_nan_and_errors():
+    from minigrad.kernels import gemm_simd
+    from minigrad.kernels.winograd import _tile_buffer
+    rng = np.random.default_rng(4)
+    a = rand(rng, (16, 12, 9), np.float32)
+    _, b = _tile_buffer(9, 70, np.float32)  # planes 256 bytes off a page apart
+    b[:] = rand(rng, b.shape, np.float32)
+    b[3, 2, 5], b[7, 0, 40], a[5, 1, 1] = np.inf, np.nan, -np.inf
+    _, out = _tile_buffer(12, 70, np.float32)
+    gemm_simd.matmul_planes(a, b, out)
+    with np.errstate(invalid="ignore"):
+        want = np.matmul(a, b)
+    assert np.array_equal(np.isnan(out), np.isnan(want)) and np.array_equal(np.isinf(out), np.isinf(want))
+    np.testing.assert_allclose(out[np.isfinite(want)], want[np.isfinite(want)], rtol=1e-4, atol=1e-4)
+    col_major = np.asfortranarray(rand(rng, (9, 70), np.float32))
+    assert not gemm_simd.applies(a[0], col_major, out[0])        # B's rows not contiguous
+    assert not gemm_simd.applies(a[0].astype(np.float64), b[0], out[0])  # two dtypes
+    assert not gemm_simd.applies(a[0].astype(int), b[0].astype(int), out[0].astype(int))
+    with pytest.raises(ValueError, match=r"matmul_into .*\(12, 9\) float32 @ \(8, 70\)"):
+        gemm_simd.matmul_into(a[0], b[0, :8], out[0])
+    with pytest.raises(ValueError, match=r"matmul_planes .*\(16, 12, 9\) @ \(2, 9, 70\)"):
+        gemm_simd.matmul_planes(a, b[:2], out[:2])
+
+
 # --------------------------------------------------------------------------- conv
 
 def conv_naive(x, w, b, stride, padding, dilation):
@@ -737,6 +780,9 @@ DISABLE_JIT_SCRIPT = """
     from minigrad.kernels import gemm_nt
     a, b_t = rng.standard_normal((5, 300)), rng.standard_normal((6, 300))
     close(gemm_nt.matmul_nt(a, b_t), a @ b_t.T)
+    from minigrad.kernels import gemm_simd  # the vector operations as NumPy functions
+    a, b = rng.standard_normal((11, 7)), rng.standard_normal((7, 37))
+    close(gemm_simd.matmul_into(a, b, np.empty((11, 37))), a @ b)
     args = ((1, 2), (1, 0), (1, 1))
     for cin in (1, 2):
         x, w = rng.standard_normal((2, cin, 5, 5)), rng.standard_normal((3, cin, 2, 2))

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import gemm_nt, parallel, reuse
+from . import gemm_nt, gemm_simd, parallel, reuse
 from ._jit import jit
 
 __all__ = ["winograd_forward", "winograd_grad_input", "winograd_grad_weight",
@@ -334,6 +334,15 @@ def _output_grad_tiles(gy, start, stop, th, tw):
     return reuse.remember("winograd output gradient", (gy,), (th, tw, start, stop), compute)
 
 
+def _products(a, b, out):
+    """out[xi] = a[xi] @ b[xi] for the 16 tile positions: the register-blocked kernel of
+    ``gemm_simd.py`` (AVX-512 wide, about twice BLAS's speed here), else BLAS."""
+    if gemm_simd.applies(a, b, out):
+        gemm_simd.matmul_planes(a, b, out)
+    else:
+        np.matmul(a, b, out=out)
+
+
 # Each public kernel runs its whole chain -- tile transform, 16 GEMMs, tile transform
 # -- on chunks of images, in parallel on plain threads (``parallel.py``): the tile
 # matrices of a chunk stay in the caches, and no two thread pools fight over the cores.
@@ -358,7 +367,7 @@ def winograd_forward(x, w, b, padding, relu=False):
     def images(start, stop):
         v = _input_tiles(x, start, stop, ph, pw, th, tw)
         flat, m = _tile_buffer(cout, v.shape[2], x.dtype)
-        np.matmul(u, v, out=m)  # 16 GEMMs: M[xi] = U[xi] @ V[xi]
+        _products(u, v, m)  # 16 GEMMs: M[xi] = U[xi] @ V[xi]
         _output_transform(flat, cout, bias, has_bias, relu, stop - start, oh, ow, th, tw, y[start:stop])
 
     _by_images(images, n, c, cout, th, tw)
@@ -369,13 +378,13 @@ def winograd_grad_input(gy, w, x_shape, padding):
     """dL/dx: output-gradient tiles -> dV = U^T @ dM per tile position -> scattered back."""
     n, c, h, wd, ph, pw, oh, ow, th, tw = _geometry(x_shape, padding)
     cout = w.shape[0]
-    u_t = _filter_transform(w).transpose(0, 2, 1)
+    u_t = np.ascontiguousarray(_filter_transform(w).transpose(0, 2, 1))
     dx = np.empty((n, c, h, wd), dtype=gy.dtype)
 
     def images(start, stop):
         dm, sums = _output_grad_tiles(gy, start, stop, th, tw)
         flat, dv = _tile_buffer(c, dm.shape[2], gy.dtype)
-        np.matmul(u_t, dm, out=dv)
+        _products(u_t, dm, dv)  # dV[xi] = U[xi]^T @ dM[xi]
         _input_transform_adjoint(flat, c, stop - start, h, wd, ph, pw, th, tw, dx[start:stop])
         return sums
 
