@@ -19,9 +19,11 @@ Four ways to compute the same sums, chosen per shape (and per pass) by
       grad_input   dcol (K, N*P)    = W2^T (K, Cout)  @ gY^T (Cout, N*P);  then col2im
 
   (The weight gradient sums over all N*P pixels, along the rows of both of its
-  operands: ``gemm_nt.py``'s register-tiled dot products do that faster than BLAS.)
+  operands: ``gemm_nt.py``'s register-tiled dot products.)
 
-  The rearrangements around the GEMMs (im2col, putting Y back in NCHW order with the
+  The forward and input-gradient products run on ``gemm_simd.py``'s register-blocked
+  kernel (AVX-512 wide; NumPy's BLAS is AVX2 here), the weight gradient's on
+  ``gemm_nt.py``'s.  The rearrangements around the GEMMs (im2col, putting Y back in NCHW order with the
   bias added, gY into (Cout, N*P), col2im) are single-threaded Numba loops.  Making
   them parallel with Numba's ``prange`` measured *slower and erratic* (1-24 ms for a
   1 ms conv: Numba's and OpenBLAS's thread pools fought over the 2 cores, see
@@ -62,7 +64,7 @@ import numpy as np
 
 from ._jit import jit, prange
 from ._jit import nonneg as _nn  # an index Numba may treat as non-negative: SIMD
-from . import direct, gemm_nt, parallel, reuse, winograd
+from . import direct, gemm_nt, gemm_simd, parallel, reuse, winograd
 
 __all__ = [
     "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_grad_bias", "conv2d_path",
@@ -521,7 +523,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
 
     def images(start, stop):
         col = _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-        _columns_to_nchw(w2 @ col, bias, has_bias, relu, y[start:stop])
+        _columns_to_nchw(gemm_simd.matmul(w2, col), bias, has_bias, relu, y[start:stop])
 
     _by_images(images, g)
     return y.reshape(n, cout, oh, ow)
@@ -549,7 +551,7 @@ def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
 
     def images(start, stop):
         gcol, sums = _gradient_columns(gy, start, stop, uses)
-        _col2im(w2_t @ gcol, gx[start:stop], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        _col2im(gemm_simd.matmul(w2_t, gcol), gx[start:stop], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         return sums
 
     sums = _by_images(images, g)

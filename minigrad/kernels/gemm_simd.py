@@ -35,23 +35,37 @@ import numpy as np
 from . import simd
 from ._jit import jit
 
-__all__ = ["matmul_into", "matmul_planes", "applies"]
+__all__ = ["matmul", "matmul_into", "matmul_planes", "applies"]
 
 _ROWS = 8  # rows of C per register block (x 2 vectors: 16 accumulators)
 
 
 def applies(a, b, out) -> bool:
     """The kernel's conditions: float32 or float64, one dtype, 2-D (or stacks of 2-D)
-    arrays whose rows are contiguous (any row stride), matching shapes."""
+    arrays, matching shapes, and the rows of ``b`` and ``out`` contiguous (any row
+    stride), since they are read and written a vector at a time.  ``a`` is read one
+    number at a time, so any layout will do (a transposed view included)."""
     return (a.dtype == b.dtype == out.dtype and a.dtype in (np.float32, np.float64)
             and a.shape[-1] == b.shape[-2] and out.shape[-2:] == (a.shape[-2], b.shape[-1])
-            and all(x.strides[-1] == x.itemsize for x in (a, b, out)))
+            and all(x.strides[-1] == x.itemsize for x in (b, out)))
+
+
+def matmul(a, b):
+    """``a @ b`` for 2-D arrays: the register-blocked kernel where it :func:`applies`,
+    else NumPy's ``matmul`` (other dtypes, a ``b`` with strided rows)."""
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    if a.ndim == b.ndim == 2 and applies(a, b, out):
+        _product(a, b, out)
+    else:
+        np.matmul(a, b, out=out)
+    return out
 
 
 def matmul_into(a, b, out):
     """``out[...] = a @ b`` for 2-D arrays (see :func:`applies`)."""
     if not applies(a, b, out) or a.ndim != 2 or b.ndim != 2 or out.ndim != 2:
-        raise ValueError(f"matmul_into needs 2-D float arrays with contiguous rows, (m, k) @ (k, n) "
+        raise ValueError(f"matmul_into needs 2-D float arrays, (m, k) @ (k, n) -> (m, n), the rows of the "
+                         f"second and of the output contiguous, "
                          f"-> (m, n), got {a.shape} {a.dtype} @ {b.shape} {b.dtype} -> {out.shape} {out.dtype}")
     _product(a, b, out)
     return out
@@ -62,8 +76,8 @@ def matmul_planes(a, b, out):
     one call for Winograd's 16 products."""
     if not applies(a, b, out) or not (a.ndim == b.ndim == out.ndim == 3) or not (
             a.shape[0] == b.shape[0] == out.shape[0]):
-        raise ValueError(f"matmul_planes needs stacks (p, m, k) @ (p, k, n) -> (p, m, n) of float arrays "
-                         f"with contiguous rows, got {a.shape} @ {b.shape} -> {out.shape}")
+        raise ValueError(f"matmul_planes needs stacks (p, m, k) @ (p, k, n) -> (p, m, n) of float arrays, "
+                         f"the rows of the second and of the output contiguous, got {a.shape} @ {b.shape} -> {out.shape}")
     _planes(a, b, out)
     return out
 
