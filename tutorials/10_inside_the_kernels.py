@@ -38,7 +38,7 @@ def best_time(fn, *a, repeat=7):
 
 
 # %% [markdown]
-# ## 1. Four ways to multiply matrices
+# ## 1. Six ways to multiply matrices
 
 # %%
 step("1. The contenders")
@@ -94,8 +94,12 @@ say("""
     3. matmul_numba_ikj: the loops swapped so the innermost one reads memory in order.
     4. kernels.matmul_blocked: minigrad's study kernel: i-k-j order plus cache
        blocking (tiles of A, B, C that fit in the L2 cache) and both cores (prange).
-    5. kernels.matmul: what minigrad really runs: NumPy's matmul, i.e. BLAS (OpenBLAS):
-       hand-written assembly micro-kernels, packed panels, all cores.
+    5. gemm_simd.matmul: BLAS's central idea written in Numba: an 8 x 32 block of C
+       kept in 16 vector registers while the loop walks along k (load 2 vectors of
+       B, broadcast 8 numbers of A, 16 fused multiply-adds); one core.
+       (minigrad/kernels/gemm_simd.py, with the vector operations of simd.py.)
+    6. kernels.matmul: NumPy's matmul, i.e. BLAS (OpenBLAS): hand-written assembly
+       micro-kernels, packed panels, all cores.
 """)
 
 # %%
@@ -104,13 +108,16 @@ rng = np.random.default_rng(0)
 A = rng.normal(size=(N, N)).astype("float32")
 B = rng.normal(size=(N, N)).astype("float32")
 ref = kernels.matmul_reference(A, B)
+from minigrad.kernels import gemm_simd  # noqa: E402
 for name, fn in [("numba ijk", matmul_numba_ijk), ("numba ikj", matmul_numba_ikj),
-                 ("blocked", kernels.matmul_blocked), ("blas", kernels.matmul)]:
+                 ("blocked", kernels.matmul_blocked), ("registers", gemm_simd.matmul),
+                 ("blas", kernels.matmul)]:
     assert np.allclose(fn(A, B), ref, atol=1e-3, rtol=1e-3), name   # all compute the same thing
 small_a, small_b = A[:N_PY, :N_PY].astype("float64"), B[:N_PY, :N_PY].astype("float64")
 results = {"pure Python": (best_time(matmul_python, small_a, small_b, repeat=1), N_PY)}
 for name, fn in [("Numba, i-j-k", matmul_numba_ijk), ("Numba, i-k-j", matmul_numba_ikj),
                  ("Numba, blocked, 2 cores", kernels.matmul_blocked),
+                 ("Numba, vector registers, 1 core", gemm_simd.matmul),
                  ("BLAS (kernels.matmul)", kernels.matmul)]:
     results[name] = (best_time(fn, A, B), N)
 print(f"  {'implementation':34s} {'N':>5s} {'time':>11s} {'GFLOP/s':>9s}")
@@ -121,6 +128,12 @@ for name, (t, n) in results.items():
 print()
 speedup = gflops["BLAS (kernels.matmul)"] / gflops["pure Python"]
 blocked_gain = gflops["Numba, blocked, 2 cores"] / gflops["Numba, i-k-j"]
+per_core = gflops["Numba, vector registers, 1 core"] / (gflops["BLAS (kernels.matmul)"] / 2)
+per_core_note = (f"{per_core:.1f}x BLAS's speed per core: NumPy's OpenBLAS\n"
+                 "      runs AVX2 code here (8 floats per instruction), while Numba's vectors are\n"
+                 "      64 bytes (16 floats: AVX-512, on CPUs that have it)" if per_core > 1.1 else
+                 f"{per_core:.1f}x BLAS's speed per core: BLAS also packs panels of A\n"
+                 "      and B into the order its kernel reads them, and blocks k for the caches")
 blocked_note = ("more: tiles that stay in cache, and a second core" if blocked_gain > 1.1 else
                 "here, i.e. no gain: at this size the i-k-j loop already\n"
                 "      finds B in the 1-2 MiB L2 cache, and starting threads costs about what the\n"
@@ -137,18 +150,23 @@ say(f"""
     - cache blocking and 2 cores (kernels.matmul_blocked):
       {blocked_gain:.1f}x {blocked_note};
     - BLAS (register tiling in assembly, packed panels): another
-      {gflops['BLAS (kernels.matmul)'] / gflops['Numba, blocked, 2 cores']:.1f}x.
+      {gflops['BLAS (kernels.matmul)'] / gflops['Numba, blocked, 2 cores']:.1f}x;
+    - the same register tiling in Numba (gemm_simd.py), on ONE core:
+      {gflops['Numba, vector registers, 1 core']:.0f} GFLOP/s, {per_core_note}.
 
-    This is why minigrad's matmul simply calls BLAS, and why its convolutions over
-    many channels are rewritten as matrix products (im2col, tutorial 06); the thin
-    ones, where those products would be poor work for BLAS, run register-blocked
-    loops of their own (section 3). Timings vary with what else
+    So outside a training run minigrad's matmul calls BLAS (all cores at once);
+    inside one, where minigrad's own threads share out the work (section 4), the
+    products of dense layers and convolutions run on the register-blocked kernels
+    (gemm_simd.py; gemm_nt.py for sums along rows). Convolutions over many channels
+    are rewritten as matrix products (im2col, tutorial 06); the thin ones, where
+    those products would be poor work, run register-blocked loops of their own
+    (section 3). Timings vary with what else
     the machine is doing (each is the best of 7 runs); run it again on a quiet
     machine if a ratio looks odd.
 """)
 fig, ax = plt.subplots(figsize=(9, 4.2))
 names = list(gflops)
-bars = ax.barh(names, [gflops[n] for n in names], color=["#9ca3af", "#93c5fd", "#60a5fa", "#2563eb", "#1e3a8a"])
+bars = ax.barh(names, [gflops[n] for n in names], color=["#9ca3af", "#93c5fd", "#60a5fa", "#2563eb", "#1d4ed8", "#1e3a8a"])
 ax.set_xscale("log")
 ax.invert_yaxis()
 for bar, n in zip(bars, names):

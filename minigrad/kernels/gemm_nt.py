@@ -64,44 +64,39 @@ def matmul_nt(a, b_t):
     """``a @ b_t.T`` for 2-D arrays of one float dtype: (M, K) and (N, K) -> (M, N).
 
     Rows of ``a`` and ``b_t`` are taken four at a time; when M or N is not a multiple
-    of 4, the kernel works on zero-padded copies and the padding is cut off again."""
+    of 4, the last tile repeats the last row (no copy of the inputs) into a padded
+    output, and the padding is cut off again."""
     if a.ndim != 2 or b_t.ndim != 2 or a.shape[1] != b_t.shape[1]:
         raise ValueError(f"matmul_nt needs (m, k) and (n, k) arrays, got {a.shape} and {b_t.shape}")
     if matmul_nt_path(a.shape, b_t.shape, a.dtype) == "blas" or a.dtype != b_t.dtype:
         return a @ b_t.T
     m, n = a.shape[0], b_t.shape[0]
-    a, b_t = _rows_in_fours(a), _rows_in_fours(b_t)
-    c = np.zeros((a.shape[0], b_t.shape[0]), dtype=a.dtype)
+    a, b_t = np.ascontiguousarray(a), np.ascontiguousarray(b_t)
+    c = np.zeros((m + -m % _TILE, n + -n % _TILE), dtype=a.dtype)
     _dot_tiles(a, b_t, c, _K_BLOCK)
     return c if c.shape == (m, n) else c[:m, :n].copy()
 
 
-def _rows_in_fours(a):
-    """``a`` as a C-contiguous array whose row count is a multiple of 4 (zero rows added)."""
-    extra = -a.shape[0] % _TILE
-    if extra == 0:
-        return np.ascontiguousarray(a)
-    padded = np.zeros((a.shape[0] + extra, a.shape[1]), dtype=a.dtype)
-    padded[:a.shape[0]] = a
-    return padded
-
-
 @jit(fastmath={"reassoc", "contract"}, nogil=True)
 def _dot_tiles(a, b_t, c, k_block):
-    """``c += a @ b_t.T``; the row counts of ``a`` and ``b_t`` are multiples of 4.
+    """``c += a @ b_t.T``, ``c`` padded to (M, N) rounded up to multiples of 4.
 
     The 16 sums of a tile are named one by one (``s01`` is row 0 of the tile times row
     1 of b_t's four): LLVM keeps named scalars in registers, while an array of 16
-    accumulators would live in memory and be loaded and stored at every step."""
+    accumulators would live in memory and be loaded and stored at every step.  A
+    last, partial tile reads the last row again in place of the missing ones: its
+    extra sums land in the padding of ``c``."""
     m, depth = a.shape
     n = b_t.shape[0]
     zero = a.dtype.type(0)
     for k0 in range(0, depth, k_block):
         k1 = min(k0 + k_block, depth)
         for j in range(0, n, 4):
-            b0, b1, b2, b3 = b_t[j, k0:k1], b_t[j + 1, k0:k1], b_t[j + 2, k0:k1], b_t[j + 3, k0:k1]
+            j1, j2, j3 = min(j + 1, n - 1), min(j + 2, n - 1), min(j + 3, n - 1)
+            b0, b1, b2, b3 = b_t[j, k0:k1], b_t[j1, k0:k1], b_t[j2, k0:k1], b_t[j3, k0:k1]
             for i in range(0, m, 4):
-                a0, a1, a2, a3 = a[i, k0:k1], a[i + 1, k0:k1], a[i + 2, k0:k1], a[i + 3, k0:k1]
+                i1, i2, i3 = min(i + 1, m - 1), min(i + 2, m - 1), min(i + 3, m - 1)
+                a0, a1, a2, a3 = a[i, k0:k1], a[i1, k0:k1], a[i2, k0:k1], a[i3, k0:k1]
                 s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
                 s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
                 # indices 0..len on slices: Numba drops its negative-index test (SIMD)
