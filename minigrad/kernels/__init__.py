@@ -16,8 +16,9 @@ that, so this ``__init__`` imports nothing heavy: the public names below are res
 on first use by the module-level ``__getattr__`` (PEP 562), which imports the
 submodule that defines them.  Only the kernels a graph actually runs get compiled.
 
-The submodules are ``gemm`` (matrix products) with ``gemm_nt`` (``a @ b.T`` as
-register-tiled dot products, for long sums), ``conv`` (with ``direct`` for the
+The submodules are ``gemm`` (matrix products) with ``gemm_simd`` (a register-blocked
+micro-kernel on the whole-vector operations of ``simd``) and ``gemm_nt`` (``a @ b.T``
+as register-tiled dot products, for long sums), ``conv`` (with ``direct`` for the
 register-blocked loops and ``winograd`` for 3x3 kernels), ``pool`` (with ``pool_2x2``
 for the common 2x2 windows), ``softmax_loss`` and ``elementwise``; ``parallel`` and
 ``reuse`` are the plumbing.  Their names differ from the functions' names, so
