@@ -95,7 +95,7 @@ def _planes(a, b, out):
 @jit(nogil=True, inline="always")
 def _product(a, b, c):
     """c = a @ b: blocks of 8 rows x 2 vectors, then the rows left over one at a time,
-    then the columns left over (fewer than 2 vectors) with plain loops.
+    then the columns left over (fewer than 2 vectors) as one more, zero-padded block.
 
     Rows of blocks outermost: C is written row block by row block, 8 streams running
     left to right.  (Columns of blocks outermost wrote 8-row bands down all of C --
@@ -113,12 +113,17 @@ def _product(a, b, c):
         for j in range(0, n_blocked, width):
             _block_1_row(a, b, c, i, j)
     if n_blocked < n:
-        for i in range(m):
-            for j in range(n_blocked, n):
-                total = c.dtype.type(0)
-                for k in range(depth):
-                    total += a[i, k] * b[k, j]
-                c[i, j] = total
+        # the columns left over: copied into one zero-padded block, computed as a
+        # block, copied back (column by column, these sums ran 10x slower)
+        rest = n - n_blocked
+        b_rest = np.zeros((depth, width), c.dtype)
+        b_rest[:, :rest] = b[:, n_blocked:]
+        c_rest = np.empty((m, width), c.dtype)
+        for i in range(0, m_blocked, _ROWS):
+            _block_8_rows(a, b_rest, c_rest, i, 0)
+        for i in range(m_blocked, m):
+            _block_1_row(a, b_rest, c_rest, i, 0)
+        c[:, n_blocked:] = c_rest[:, :rest]
 
 
 @jit(nogil=True, inline="always")
