@@ -58,6 +58,12 @@ def jit(func=None, **options):
     happens when Numba cannot find any writable cache location for the source file;
     the kernel then still compiles on first call, just without reusing the result in
     later processes.
+
+    One caveat for whoever edits the kernels: Numba checks a cached kernel against
+    its *own* source file only.  A kernel that calls (and so compiles into itself) a
+    function of another file -- the vector operations of ``simd.py``, ``nonneg``
+    below -- keeps running the old machine code after that other file changes.
+    After editing such a helper, delete the cache folder (``make clean``).
     """
 
     def decorate(f):
