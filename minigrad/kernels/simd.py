@@ -1,4 +1,4 @@
-"""Whole vector registers in Numba: the five operations a matrix-product micro-kernel needs.
+"""Whole vector registers in Numba, for a matrix-product micro-kernel and Winograd's transforms.
 
 A Numba loop becomes SIMD code only when LLVM's loop vectoriser can prove it safe and
 worth it; it cannot be told "keep these 16 sums in 16 registers".  The fastest
@@ -11,7 +11,9 @@ number, fused multiply-add.  This module gives Numba code those steps:
 * :func:`load` / :func:`store` -- the ``lanes`` consecutive numbers ``a[i, j:j+lanes]``
   of a 2-D array whose rows are contiguous;
 * :func:`splat` -- one number copied into every lane (a "broadcast");
-* :func:`fma` -- ``x * y + acc`` lane by lane, rounded once (a fused multiply-add).
+* :func:`fma` -- ``x * y + acc`` lane by lane, rounded once (a fused multiply-add);
+* and the operators ``x + y``, ``x - y`` and ``-x``, lane by lane, so that a jitted
+  function written for numbers (Winograd's tile transforms) also runs on vectors.
 
 A vector is 64 bytes -- 16 float32 or 8 float64, the width of an AVX-512 register --
 and :func:`lanes` says how many numbers that is for an array.  The vector type is an
@@ -31,12 +33,14 @@ arrays, so the kernels that use them still run (slowly) as ordinary Python.
 
 from __future__ import annotations
 
+import operator
+
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic, models, register_model
+from numba.extending import intrinsic, models, overload, register_model
 
 from ._jit import jit
 
@@ -133,6 +137,48 @@ def _fma(typingctx, x, y, acc):
                                             name)
         return builder.call(fn, args)
     return acc(x, y, acc), codegen
+
+
+@intrinsic
+def _add(typingctx, x, y):
+    def codegen(context, builder, signature, args):
+        return builder.fadd(args[0], args[1])
+    return x(x, y), codegen
+
+
+@intrinsic
+def _sub(typingctx, x, y):
+    def codegen(context, builder, signature, args):
+        return builder.fsub(args[0], args[1])
+    return x(x, y), codegen
+
+
+@intrinsic
+def _neg(typingctx, x):
+    def codegen(context, builder, signature, args):
+        return builder.fneg(args[0])
+    return x(x), codegen
+
+
+# ``x + y``, ``x - y`` and ``-x`` on two Vectors of one type: lane by lane.  With these,
+# a jitted function written for numbers -- winograd.py's tile transforms -- also
+# compiles for Vectors, and then transforms 16 tiles at once.
+@overload(operator.add)
+def _vector_add(x, y):
+    if isinstance(x, Vector) and x == y:
+        return lambda x, y: _add(x, y)
+
+
+@overload(operator.sub)
+def _vector_sub(x, y):
+    if isinstance(x, Vector) and x == y:
+        return lambda x, y: _sub(x, y)
+
+
+@overload(operator.neg)
+def _vector_neg(x):
+    if isinstance(x, Vector):
+        return lambda x: _neg(x)
 
 
 # ---- the same operations in plain Python, for NUMBA_DISABLE_JIT=1

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import gemm_nt, gemm_simd, parallel, reuse
+from . import gemm_nt, gemm_simd, parallel, reuse, simd
 from ._jit import jit
 
 __all__ = ["winograd_forward", "winograd_grad_input", "winograd_grad_weight",
@@ -148,35 +148,68 @@ def _input_transform(x, ph, pw, th, tw, v):
                     v[12, q], v[13, q], v[14, q], v[15, q] = _bt(a3, b3, c3, e3)
 
 
+@jit(inline="always")
+def _output_tile(m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15):
+    """A^T M A for one tile -- or, given simd vectors, for 16 tiles at once (the
+    operators + and - work lane by lane on them): 16 numbers -> 2x2 outputs."""
+    p0, q0 = _at(m0, m4, m8, m12)   # A^T M: transform each column (4 numbers -> 2)
+    p1, q1 = _at(m1, m5, m9, m13)
+    p2, q2 = _at(m2, m6, m10, m14)
+    p3, q3 = _at(m3, m7, m11, m15)
+    y00, y01 = _at(p0, p1, p2, p3)  # ... A: transform the two rows
+    y10, y11 = _at(q0, q1, q2, q3)
+    return y00, y01, y10, y11
+
+
 @jit(nogil=True)
 def _output_transform(m, cout, bias, has_bias, relu, n, oh, ow, th, tw, y):
     """y[b, o, 2ti:2ti+2, 2tj:2tj+2] = A^T M A (+ bias), clipped at the image edge;
-    ``max(y, 0)`` if ``relu`` (a relu fused into the conv).  Writes into ``y``."""
+    ``max(y, 0)`` if ``relu`` (a relu fused into the conv).  Writes into ``y``.
+
+    Channel by channel, in two passes.  First the transform, a vector of tiles at a
+    time: the tiles of a channel lie side by side in each plane of ``m``, so
+    :func:`_output_tile` runs on ``simd`` vectors, 16 tiles at once, into a scratch
+    of 4 rows (one per output position of a tile).  LLVM does not vectorise that loop
+    by itself -- it cannot rule out that its 16 input and 4 output streams overlap --
+    and tile by tile it took 0.37 instead of 0.2 ms (32->64, 32 images).  Then the
+    2x2 outputs of each tile are written into place, with the bias."""
     nt = n * th * tw
     zero = m.dtype.type(0)
-    for b in range(n):
-        t0 = b * th * tw
-        for o in range(cout):
-            add = bias[o] if has_bias else zero
+    s = np.empty((4, nt), m.dtype)
+    lanes = simd.lanes_of(s)
+    whole = nt - nt % lanes
+    for o in range(cout):
+        base = o * nt
+        for t in range(0, whole, lanes):
+            q = base + t
+            y00, y01, y10, y11 = _output_tile(
+                simd.load(m, 0, q), simd.load(m, 1, q), simd.load(m, 2, q), simd.load(m, 3, q),
+                simd.load(m, 4, q), simd.load(m, 5, q), simd.load(m, 6, q), simd.load(m, 7, q),
+                simd.load(m, 8, q), simd.load(m, 9, q), simd.load(m, 10, q), simd.load(m, 11, q),
+                simd.load(m, 12, q), simd.load(m, 13, q), simd.load(m, 14, q), simd.load(m, 15, q))
+            simd.store(s, 0, t, y00)
+            simd.store(s, 1, t, y01)
+            simd.store(s, 2, t, y10)
+            simd.store(s, 3, t, y11)
+        for t in range(whole, nt):  # the tiles left over, one at a time
+            q = base + t
+            s[0, t], s[1, t], s[2, t], s[3, t] = _output_tile(
+                m[0, q], m[1, q], m[2, q], m[3, q], m[4, q], m[5, q], m[6, q], m[7, q],
+                m[8, q], m[9, q], m[10, q], m[11, q], m[12, q], m[13, q], m[14, q], m[15, q])
+        add = bias[o] if has_bias else zero
+        for b in range(n):
+            t0 = b * th * tw
             for ti in range(th):
                 for tj in range(tw):
-                    q = o * nt + t0 + ti * tw + tj
-                    # A^T M: transform each column (4 numbers -> 2)
-                    p0, q0 = _at(m[0, q], m[4, q], m[8, q], m[12, q])
-                    p1, q1 = _at(m[1, q], m[5, q], m[9, q], m[13, q])
-                    p2, q2 = _at(m[2, q], m[6, q], m[10, q], m[14, q])
-                    p3, q3 = _at(m[3, q], m[7, q], m[11, q], m[15, q])
-                    # ... A: transform the two rows
-                    y00, y01 = _at(p0, p1, p2, p3)
-                    y10, y11 = _at(q0, q1, q2, q3)
+                    t = t0 + ti * tw + tj
                     i, j = 2 * ti, 2 * tj
-                    y[b, o, i, j] = y00 + add
+                    y[b, o, i, j] = s[0, t] + add
                     if j + 1 < ow:
-                        y[b, o, i, j + 1] = y01 + add
+                        y[b, o, i, j + 1] = s[1, t] + add
                     if i + 1 < oh:
-                        y[b, o, i + 1, j] = y10 + add
+                        y[b, o, i + 1, j] = s[2, t] + add
                         if j + 1 < ow:
-                            y[b, o, i + 1, j + 1] = y11 + add
+                            y[b, o, i + 1, j + 1] = s[3, t] + add
             if relu:
                 # A separate loop over the plane just written (still in L1): a simple
                 # loop LLVM turns into vector selects.  Clamping each of the four values
@@ -187,38 +220,61 @@ def _output_transform(m, cout, bias, has_bias, relu, n, oh, ow, th, tw, y):
                     plane[k] = v if not v <= 0 else zero  # NaN stays NaN, as np.maximum
 
 
+@jit(inline="always")
+def _output_gradient_tile(g00, g01, g10, g11):
+    """A dY A^T for one tile's 2x2 output gradient -- or for 16 tiles, on simd
+    vectors: 4 numbers -> 16, in the order of the planes xi."""
+    a0, a1, a2, a3 = _a(g00, g10)   # A dY: each column (2 numbers -> 4)
+    b0, b1, b2, b3 = _a(g01, g11)
+    d0, d1, d2, d3 = _a(a0, b0)     # ... A^T: each of the 4 rows
+    d4, d5, d6, d7 = _a(a1, b1)
+    d8, d9, d10, d11 = _a(a2, b2)
+    d12, d13, d14, d15 = _a(a3, b3)
+    return d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15
+
+
 @jit(fastmath={"reassoc"}, nogil=True)
 def _output_transform_adjoint(gy, th, tw, dm, sums):
     """dM[xi, o, t] = (A dY A^T)[xi]: the adjoint of :func:`_output_transform`.
 
     ``dY`` is the 2x2 tile of the output gradient, zero where the tile sticks out of
     the image.  On the way, ``sums[o]`` += the sum of channel o of ``gy`` (the bias
-    gradient; float64 accumulators, ``reassoc`` as in conv.py)."""
+    gradient; float64 accumulators, ``reassoc`` as in conv.py).  Two passes per
+    channel, as in :func:`_output_transform` the other way round: each tile's four
+    numbers side by side in a scratch, then the transform on ``simd`` vectors, 16
+    tiles at once, each result written as one vector into its plane (tile by tile:
+    0.37 instead of 0.15 ms, 32->64, 32 images)."""
     n, cout, oh, ow = gy.shape
     nt = n * th * tw
     zero = gy.dtype.type(0)
-    for b in range(n):
-        t0 = b * th * tw
-        for o in range(cout):
-            acc = 0.0
+    s = np.empty((4, nt), gy.dtype)
+    lanes = simd.lanes_of(s)
+    whole = nt - nt % lanes
+    for o in range(cout):
+        acc = 0.0
+        for b in range(n):
+            t0 = b * th * tw
             for ti in range(th):
                 for tj in range(tw):
-                    q = o * nt + t0 + ti * tw + tj
+                    t = t0 + ti * tw + tj
                     i, j = 2 * ti, 2 * tj
                     g00 = gy[b, o, i, j]
                     g01 = gy[b, o, i, j + 1] if j + 1 < ow else zero
                     g10 = gy[b, o, i + 1, j] if i + 1 < oh else zero
                     g11 = gy[b, o, i + 1, j + 1] if (i + 1 < oh and j + 1 < ow) else zero
+                    s[0, t], s[1, t], s[2, t], s[3, t] = g00, g01, g10, g11
                     acc += float(g00) + float(g01) + float(g10) + float(g11)
-                    # A dY: each column (2 numbers -> 4)
-                    a0, a1, a2, a3 = _a(g00, g10)
-                    b0, b1, b2, b3 = _a(g01, g11)
-                    # ... A^T: each of the 4 rows
-                    dm[0, q], dm[1, q], dm[2, q], dm[3, q] = _a(a0, b0)
-                    dm[4, q], dm[5, q], dm[6, q], dm[7, q] = _a(a1, b1)
-                    dm[8, q], dm[9, q], dm[10, q], dm[11, q] = _a(a2, b2)
-                    dm[12, q], dm[13, q], dm[14, q], dm[15, q] = _a(a3, b3)
-            sums[o] += acc
+        sums[o] += acc
+        base = o * nt
+        for t in range(0, whole, lanes):
+            d = _output_gradient_tile(simd.load(s, 0, t), simd.load(s, 1, t), simd.load(s, 2, t),
+                                      simd.load(s, 3, t))
+            for xi in range(16):
+                simd.store(dm, xi, base + t, d[xi])
+        for t in range(whole, nt):  # the tiles left over, one at a time
+            d = _output_gradient_tile(s[0, t], s[1, t], s[2, t], s[3, t])
+            for xi in range(16):
+                dm[xi, base + t] = d[xi]
 
 
 @jit(nogil=True)
