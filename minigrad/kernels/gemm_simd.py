@@ -47,9 +47,14 @@ def applies(a, b, out) -> bool:
     arrays, matching shapes, and the rows of ``b`` and ``out`` contiguous (any row
     stride), since they are read and written a vector at a time.  ``a`` is read one
     number at a time, so any layout will do (a transposed view included)."""
-    return (a.dtype == b.dtype == out.dtype and a.dtype in (np.float32, np.float64)
+    return (a.ndim >= 2 and b.ndim >= 2 and out.ndim >= 2
+            and a.dtype == b.dtype == out.dtype and a.dtype in (np.float32, np.float64)
             and a.shape[-1] == b.shape[-2] and out.shape[-2:] == (a.shape[-2], b.shape[-1])
-            and all(x.strides[-1] == x.itemsize for x in (b, out)))
+            and out.flags.writeable
+            # (NumPy >= 2 gives empty arrays zero strides: nothing is loaded or stored then)
+            and all(x.size == 0 or x.strides[-1] == x.itemsize for x in (b, out))
+            # the kernel writes C while it still reads A and B: no overlap (np.matmul copies)
+            and not np.may_share_memory(out, a) and not np.may_share_memory(out, b))
 
 
 def matmul(a, b):
@@ -58,8 +63,10 @@ def matmul(a, b):
     (other dtypes, a ``b`` with strided rows, narrow outputs: the 10 classes of a last
     layer would be computed as a zero-padded block of 32 columns, 3x the work; on
     the loops for leftover columns they had made the digits CNN step 20% slower)."""
+    if a.ndim != 2 or b.ndim != 2:
+        return np.matmul(a, b)
     out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    if a.ndim == b.ndim == 2 and applies(a, b, out) and b.shape[1] >= 2 * simd.lanes(out.dtype):
+    if applies(a, b, out) and b.shape[1] >= 2 * simd.lanes(out.dtype):
         _product(a, b, out)
     else:
         np.matmul(a, b, out=out)
@@ -70,8 +77,8 @@ def matmul_into(a, b, out):
     """``out[...] = a @ b`` for 2-D arrays (see :func:`applies`)."""
     if not applies(a, b, out) or a.ndim != 2 or b.ndim != 2 or out.ndim != 2:
         raise ValueError(f"matmul_into needs 2-D float arrays, (m, k) @ (k, n) -> (m, n), the rows of the "
-                         f"second and of the output contiguous, "
-                         f"-> (m, n), got {a.shape} {a.dtype} @ {b.shape} {b.dtype} -> {out.shape} {out.dtype}")
+                         f"second and of the output contiguous, the output writable and apart "
+                         f"from the inputs, got {a.shape} {a.dtype} @ {b.shape} {b.dtype} -> {out.shape} {out.dtype}")
     _product(a, b, out)
     return out
 

@@ -187,11 +187,19 @@ def _py_zeros(array):
     return np.zeros(lanes(array.dtype), array.dtype)
 
 
+def _check(array, i, j):
+    # the bounds check the jitted intrinsics do not have: NUMBA_DISABLE_JIT runs find it
+    if not (0 <= i < array.shape[0] and 0 <= j and j + lanes(array.dtype) <= array.shape[1]):
+        raise IndexError(f"vector [{i}, {j}:{j + lanes(array.dtype)}] outside an array of shape {array.shape}")
+
+
 def _py_load(array, i, j):
+    _check(array, i, j)
     return array[i, j:j + lanes(array.dtype)].copy()
 
 
 def _py_store(array, i, j, value):
+    _check(array, i, j)
     array[i, j:j + len(value)] = value
 
 
