@@ -147,6 +147,144 @@ def test_register_blocked_matmul_planes_inf_nan_and_errors():
         gemm_simd.matmul_planes(a, b[:2], out[:2])
 
 
+SENTINEL = 12345.0
+
+
+def _embedded(shape, dtype, fill, rng=None):
+    """A view of ``shape`` inside a bigger array whose other entries are ``fill``: two
+    rows above, three below, two columns left, five right (so its rows are strided)."""
+    big = np.full((shape[0] + 5, shape[1] + 7), fill, dtype)
+    view = big[2:2 + shape[0], 2:2 + shape[1]]
+    if rng is not None:
+        view[...] = rng.standard_normal(shape)
+    return big, view
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("m", [1, 8, 9, 17])
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 32, 33, 65])
+@pytest.mark.parametrize("k", [1, 9])
+def test_register_blocked_matmul_reads_and_writes_only_inside_its_arrays(m, n, k, dtype):
+    """simd.load/store have no bounds check: a read outside ``a`` or ``b`` would bring in
+    a NaN, a write outside ``out`` would overwrite the sentinel around it."""
+    from minigrad.kernels import gemm_simd
+    rng = np.random.default_rng(m * 1000 + n * 10 + k)
+    _, a = _embedded((m, k), dtype, np.nan, rng)
+    _, b = _embedded((k, n), dtype, np.nan, rng)
+    big_out, out = _embedded((m, n), dtype, SENTINEL)
+    gemm_simd.matmul_into(a, b, out)
+    np.testing.assert_allclose(out, np.ascontiguousarray(a) @ np.ascontiguousarray(b), **tol(dtype))
+    outside = np.ones(big_out.shape, bool)
+    outside[2:2 + m, 2:2 + n] = False
+    assert np.all(big_out[outside] == SENTINEL)
+
+
+def test_register_blocked_matmul_edges():
+    """What the kernel refuses (an output overlapping an input: it writes C while still
+    reading A and B) and what it must still do (empty products, 1-D operands)."""
+    from minigrad.kernels import gemm_simd
+    rng = np.random.default_rng(0)
+    a, b = rand(rng, (32, 32), np.float32), rand(rng, (32, 32), np.float32)
+    assert not gemm_simd.applies(a, b, b)
+    with pytest.raises(ValueError, match="apart from the inputs"):
+        gemm_simd.matmul_into(a, b, b)
+    for a_shape, b_shape in [((0, 5), (5, 40)), ((3, 0), (0, 40)), ((3, 5), (5, 0))]:
+        a0, b0 = np.ones(a_shape, np.float32), np.ones(b_shape, np.float32)
+        out = np.full((a_shape[0], b_shape[1]), 7, np.float32)
+        np.testing.assert_array_equal(gemm_simd.matmul_into(a0, b0, out), a0 @ b0)
+    v, m = np.ones(4, np.float32), np.ones((4, 40), np.float32)
+    assert gemm_simd.matmul(v, m).shape == (40,) and gemm_simd.matmul(m.T, v).shape == (40,)
+
+
+def test_simd_operations_refuse_mismatched_types():
+    """A float64 vector stored into float32 numbers would write its bits unconverted:
+    the intrinsics refuse such calls when they are compiled (TypingError)."""
+    import numba
+    from minigrad.kernels import simd
+
+    @numba.njit
+    def store_python_float(a):
+        simd.store(a, 0, 0, simd.splat(1.0))
+
+    @numba.njit
+    def store_float32(a):
+        simd.store(a, 0, 0, simd.splat(np.float32(2.0)))
+
+    @numba.njit
+    def load_ints(a):
+        return simd.load(a, 0, 0)
+
+    a = np.zeros((1, 16), np.float32)
+    store_float32(a)
+    assert np.all(a == 2)
+    with pytest.raises(numba.core.errors.TypingError):
+        store_python_float(a)
+    with pytest.raises(numba.core.errors.TypingError):
+        load_ints(np.zeros((1, 16), np.int32))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("nt", [1, 7, 8, 15, 16, 17, 33])
+def test_winograd_vector_transforms_write_only_their_tiles(nt, dtype):
+    """The output-gradient transform stores 16 (float64: 8) tiles at once into the tile
+    buffer: nothing may land in the gap after the last channel's tiles."""
+    from minigrad.kernels.winograd import _output_transform_adjoint, _tile_buffer
+    rng = np.random.default_rng(nt)
+    cout = 3
+    gy = rng.standard_normal((nt, cout, 2, 2)).astype(dtype)  # one tile per image
+    flat, _ = _tile_buffer(cout, nt, dtype)
+    flat[...] = SENTINEL
+    _output_transform_adjoint(gy, 1, 1, flat, np.zeros(cout))
+    assert np.all(flat[:, cout * nt:] == SENTINEL)
+    assert not np.any(flat[:, :cout * nt] == SENTINEL)
+
+
+def test_products_reach_the_register_kernels(monkeypatch):
+    """Routing: were a caller to fall back to np.matmul, every value test would still
+    pass (the same maths); only a spy sees which kernel ran."""
+    from minigrad.kernels import gemm_nt, gemm_simd, parallel
+    seen = []
+    for module, name in ((gemm_simd, "_planes"), (gemm_simd, "_product"), (gemm_nt, "_dot_tiles")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _r=real, _n=name: seen.append(_n) or _r(*a))
+    rng = np.random.default_rng(0)
+    args = ((1, 1), (1, 1), (1, 1))
+    x, w = rand(rng, (8, 32, 13, 13), np.float32), rand(rng, (8, 32, 3, 3), np.float32)
+    assert K.conv2d_path(x.shape, w.shape, *args) == "winograd"
+    y = K.conv2d_forward(x, w, None, *args)
+    K.conv2d_grad_weight(y, x, w.shape, *args)  # 8 images x 49 tiles: a long sum
+    assert "_planes" in seen and "_dot_tiles" in seen
+    seen.clear()
+    x5, w5 = rand(rng, (2, 16, 12, 12), np.float32), rand(rng, (8, 16, 5, 5), np.float32)
+    assert K.conv2d_path(x5.shape, w5.shape, (1, 1), (0, 0), (1, 1)) == "im2col"
+    K.conv2d_forward(x5, w5, None, (1, 1), (0, 0), (1, 1))
+    assert "_product" in seen
+    seen.clear()
+    a, b = rand(rng, (40, 3000), np.float32), rand(rng, (3000, 33), np.float32)
+    with parallel.own_threads():
+        assert K.matmul_path(a.shape, b.shape, a.dtype) == "registers, split over threads"
+        assert K.matmul_path(a.shape, b.shape, a.dtype, b_rows_contiguous=False) == "blas, split over threads"
+        got = K.matmul(a, b)
+    assert "_product" in seen
+    np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-3, atol=1e-3)
+    assert K.matmul_path(a.shape, b.shape, a.dtype) == "blas"  # outside a run
+
+
+def test_split_product_on_the_register_kernel():
+    """split_product's parts come from gemm_simd.matmul (results at least two vectors
+    wide) and are stacked (rows) or summed in order (the summed axis)."""
+    from minigrad.kernels import parallel
+    rng = np.random.default_rng(1)
+    for a_shape, b_shape in [((40, 3000), (3000, 33)), ((3000, 40), (40, 65))]:
+        a, b = rand(rng, a_shape, np.float32), rand(rng, b_shape, np.float32)
+        with parallel.own_threads():
+            got = parallel.split_product(a, b)
+            again = parallel.split_product(a, b)
+        assert got.shape == (a_shape[0], b_shape[1]) and got.flags.c_contiguous
+        np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-3, atol=1e-3)
+        assert got.tobytes() == again.tobytes()
+
+
 # --------------------------------------------------------------------------- conv
 
 def conv_naive(x, w, b, stride, padding, dilation):

@@ -154,10 +154,11 @@ say(f"""
     - the same register tiling in Numba (gemm_simd.py), on ONE core:
       {gflops['Numba, vector registers, 1 core']:.0f} GFLOP/s, {per_core_note}.
 
-    So outside a training run minigrad's matmul calls BLAS (all cores at once);
-    inside one, where minigrad's own threads share out the work (section 4), the
-    products of dense layers and convolutions run on the register-blocked kernels
-    (gemm_simd.py; gemm_nt.py for sums along rows). Convolutions over many channels
+    So kernels.matmul on its own calls BLAS (all cores at once); inside a training
+    run, where minigrad's own threads share out the work (section 4), the dense
+    layers' big products run on the register-blocked kernel (gemm_simd.py), and so do
+    the convolutions' products, run or not (gemm_nt.py for sums along rows; a trace
+    says which path ran). Convolutions over many channels
     are rewritten as matrix products (im2col, tutorial 06); the thin ones, where
     those products would be poor work, run register-blocked loops of their own
     (section 3). Timings vary with what else

@@ -8,11 +8,11 @@ Four ways to compute the same sums, chosen per shape (and per pass) by
 :func:`conv2d_path`:
 
 ``"im2col"`` -- copy every receptive field into a column of a matrix ("image to
-  columns"), then one big matrix product does all the multiply-adds in BLAS, which is
-  far faster per flop than any loop we can write.  The column matrix is laid out
-  ``(C*KH*KW, N*OH*OW)`` -- the *whole batch side by side* -- so each of the three
-  products below is a single large GEMM instead of N small ones (small GEMMs waste
-  most of BLAS's time in setup and leave a core idle)::
+  columns"), then one big matrix product does all the multiply-adds, with a
+  register-blocked kernel far faster per flop than any plain loop.  The column matrix
+  is laid out ``(C*KH*KW, N*OH*OW)`` -- the *whole batch side by side* -- so each of
+  the three products below is a single large GEMM instead of N small ones (small
+  GEMMs spend most of their time in setup and leave a core idle)::
 
       forward      Y^T  (Cout, N*P) = W2 (Cout, K)   @ col (K, N*P)
       grad_weight  gW   (Cout, K)   = gY^T (Cout, N*P) @ col^T
@@ -49,8 +49,9 @@ Four ways to compute the same sums, chosen per shape (and per pass) by
 
 Determinism: every parallel loop (``prange``) runs over *independent outputs* (one
 image, or one weight entry), and each output sums its terms in a fixed order, so the
-bits never depend on thread scheduling.  BLAS is deterministic for a fixed thread
-count and shape, and chunks of images add up in chunk order (``parallel.py``): the
+bits never depend on thread scheduling.  The matrix-product kernels (``gemm_simd``,
+``gemm_nt``, and BLAS where they do not apply) sum in an order fixed by the shape and
+thread count, and chunks of images add up in chunk order (``parallel.py``): the
 same bits on every run of a program on one machine.  (The thread count, or whether
 a kernel runs inside an executor run, can change the last bits.)
 
@@ -138,7 +139,9 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
         over the output gradient padded by K-1, and with 5x5 kernels on small images
         or one input channel (padded to 4 output channels) most of that work is
         wasted (1x28: 0.33 vs 0.19, 6x12: 0.43 vs 0.22).
-    * im2col + BLAS everywhere else -- and for a blocked gradient pass whose input
+    * im2col everywhere else (its products on ``gemm_simd``/``gemm_nt``; the timings
+      above were measured with BLAS doing them: im2col has got faster since, so a
+      few borderline shapes may now favour it) -- and for a blocked gradient pass whose input
       (``x`` for the weight gradient, ``w`` for the input gradient) holds an inf or
       NaN: the blocked loops multiply zeros by it, which would give NaN where the
       true gradient is finite or inf.  (``w`` is small and checked first; ``x`` only

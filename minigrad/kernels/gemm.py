@@ -3,13 +3,20 @@
 Why not write our own fast matmul?  A tuned BLAS (OpenBLAS, shipped inside NumPy)
 uses hand-written assembly micro-kernels, packs panels of A and B into
 cache-friendly buffers, and splits the work over threads.  On this course's reference
-machine it reaches ~200 GFLOP/s in float32 at N=512 on 2 cores; a clean Numba loop
-nest reaches a fraction of that.  So :func:`matmul` simply hands the work to BLAS
-through ``np.matmul`` -- the engineering is in *knowing* that, and in measuring it
-(see ``benchmarks/bench_kernels.py``).
+machine it reaches ~250 GFLOP/s in float32 at N=512 on 2 cores; a clean Numba loop
+nest reaches a fraction of that.  So, on its own, :func:`matmul` hands the work to
+BLAS through ``np.matmul`` -- the engineering is in *knowing* that, and in measuring
+it (see ``benchmarks/bench_kernels.py``).
 
-:func:`matmul_blocked` is the kernel to *study*: it shows the two ideas that make a
-matmul fast -- cache blocking and a vectorisable inner loop -- in about 20 lines.
+Inside a training run, where minigrad's own threads share out the work and BLAS is
+kept on one thread (``parallel.py``), big products are split over those threads and
+each part runs on the register-blocked micro-kernel of ``gemm_simd.py``: the BLAS
+idea written in Numba with whole AVX-512 vectors, faster per core here than NumPy's
+AVX2 BLAS (:func:`matmul_path` says which ran).
+
+:func:`matmul_blocked` is the kernel to *study* first: it shows the two ideas that
+make a matmul fast -- cache blocking and a vectorisable inner loop -- in about 20
+lines; ``gemm_simd.py`` adds the third, a block of the result held in registers.
 """
 
 from __future__ import annotations
@@ -24,28 +31,42 @@ __all__ = ["matmul", "matmul_path", "matmul_blocked", "matmul_reference"]
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def matmul_path(a_shape, b_shape, dtype) -> str:
+def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True) -> str:
     """Name of the code path :func:`matmul` takes for these shapes (shown in traces).
 
     * ``"blas"``  -- float32/float64: NumPy's ``matmul``, which calls BLAS ``gemm``
-      (once per matrix for batched inputs).  We measured it against Numba loops at
-      every size from 2x2 up: even tiny products are no slower through NumPy, because
-      both pay a similar ~1 microsecond call overhead, so there is no small-size path.
+      (once per matrix for batched inputs) on all cores.  We measured it against
+      Numba loops at every size from 2x2 up: even tiny products are no slower through
+      NumPy, because both pay a similar ~1 microsecond call overhead.
+    * ``"registers, split over threads"`` -- inside a run where minigrad's threads
+      share out the work (``parallel.own_threads``), a big 2-D product is split over
+      those threads, and each part runs on ``gemm_simd.py``'s register-blocked kernel
+      (AVX-512 wide, where NumPy's BLAS is AVX2 here) -- when the rows of ``b`` are
+      contiguous and the result is at least two vectors wide;
+    * ``"blas, split over threads"`` -- the same split, each part on BLAS (a ``b``
+      read down its columns, as in a gradient ``g @ w.T``, or a narrow result).
     * ``"numpy"`` -- any other dtype (ints, bools): NumPy's own non-BLAS loops.
     """
-    return "blas" if np.dtype(dtype) in _FLOATS else "numpy"
+    if np.dtype(dtype) not in _FLOATS:
+        return "numpy"
+    if not _shared_out(a_shape, b_shape):
+        return "blas"
+    from .simd import lanes  # (imports Numba: only inside a run, which has loaded it)
+    wide = b_shape[1] >= 2 * lanes(dtype)
+    return "registers, split over threads" if b_rows_contiguous and wide else "blas, split over threads"
+
+
+def _shared_out(a_shape, b_shape) -> bool:
+    """A 2-D product big enough to share out over minigrad's threads, in a run."""
+    return (parallel.in_own_threads() and len(a_shape) == 2 and len(b_shape) == 2
+            and a_shape[1] == b_shape[0] and a_shape[0] * a_shape[1] * b_shape[1] >= parallel.MIN_PARALLEL_MATMUL)
 
 
 def matmul(a, b):
     """``a @ b`` with NumPy semantics: 2-D, or batched ``...ij,...jk`` with broadcast
     batch dimensions.  Output dtype follows NumPy's type promotion (float32 stays
-    float32).
-
-    In a run where minigrad's threads share out the work (``parallel.own_threads``:
-    BLAS is on one thread then), a big 2-D float product is shared out over those
-    threads."""
-    if (parallel.in_own_threads() and a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]
-            and a.dtype == b.dtype and a.dtype in _FLOATS and a.size * b.shape[1] >= parallel.MIN_PARALLEL_MATMUL):
+    float32).  Which code runs: :func:`matmul_path`."""
+    if a.dtype == b.dtype and a.dtype in _FLOATS and _shared_out(a.shape, b.shape):
         return parallel.split_product(a, b)
     return np.matmul(a, b)
 

@@ -23,8 +23,9 @@ For the products here -- a few dozen rows of A, B small enough to stay in the L2
 cache while each band of 8 rows of C is computed -- the rows of B are read straight
 from the array, A's column of 8 numbers comes from the cache, and the threads are
 minigrad's own (``parallel.py``).  Measured on small sums too (k = 1 to 24, the
-input gradients of convolutions with few channels): 1.3-20x faster than BLAS.  Columns past the last full block of 32
-and rows past the last full block of 8 go through narrower loops of the same kind.
+input gradients of convolutions with few channels): 1.3-20x faster than BLAS.  Rows
+past the last full block of 8 go one at a time; columns past the last full block of
+32 are copied into a zero-padded block of their own.
 
 Determinism: each sum adds its terms in order of k, always: the same bits on every
 run (but not the same bits as BLAS, which groups them differently).

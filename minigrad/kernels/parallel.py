@@ -25,7 +25,9 @@ ms).  So the executor runs a whole plan that contains such kernels inside
 :func:`own_threads`: BLAS stays on one thread for the entire run, and the matrix
 products of the dense layers are shared out on our threads instead
 (:func:`split_product`) -- the way PyTorch runs its own thread pool over a sequential
-BLAS.  Outside such runs nothing changes: NumPy's BLAS uses its threads as usual.
+BLAS.  Outside such runs, a product of two arrays (``kernels.matmul``) is NumPy's
+BLAS on its threads as usual; a convolution still splits its batch over our
+threads, with its products on the register-blocked kernels (``gemm_simd.py``).
 
 **Pinning, as OpenMP does when asked.**  With ``OMP_PROC_BIND`` set (the Makefile
 and benchmarks set it: unpinned threads stall at random on these VMs), helper k runs
@@ -315,7 +317,8 @@ def map_chunks(fn, n, work, min_work=None):
 def split_product(a, b):
     """``a @ b`` for 2-D ``a`` and ``b``, shared out over our threads (for
     :func:`own_threads` runs, where BLAS is on one thread).  Along the longer of the
-    two sides of ``a``: its rows (each thread writes its rows of the result), or the
+    two sides of ``a``: its rows (each thread computes its rows of the result; the parts
+are stacked in order), or the
     summed dimension (each thread multiplies a slice of ``a``'s columns with the same
     rows of ``b``; the partial results are added in order).  Measured, 2 threads, BLAS:
     64x2304 @ 2304x128 0.22 ms split on the sum, 0.38 on the rows (each thread then

@@ -86,8 +86,16 @@ def _vector_pointer(context, builder, array_type, array, i, j, vector_type):
     return builder.bitcast(element, context.get_value_type(vector_type).as_pointer())
 
 
+def _float_matrix(array):
+    """Typing check: a 2-D array of float32 or float64 (anything else: no match, and
+    Numba reports the call as unsupported instead of miscompiling it)."""
+    return isinstance(array, types.Array) and array.ndim == 2 and isinstance(array.dtype, types.Float)
+
+
 @intrinsic
 def _zeros(typingctx, array):
+    if not (isinstance(array, types.Array) and isinstance(array.dtype, types.Float)):
+        return None
     vector = Vector(array.dtype)
 
     def codegen(context, builder, signature, args):
@@ -97,6 +105,8 @@ def _zeros(typingctx, array):
 
 @intrinsic
 def _load(typingctx, array, i, j):
+    if not (_float_matrix(array) and isinstance(i, types.Integer) and isinstance(j, types.Integer)):
+        return None
     vector = Vector(array.dtype)
 
     def codegen(context, builder, signature, args):
@@ -107,6 +117,12 @@ def _load(typingctx, array, i, j):
 
 @intrinsic
 def _store(typingctx, array, i, j, value):
+    # the vector must hold the array's own dtype: a float64 vector stored into float32
+    # numbers would write its bits unconverted
+    if not (_float_matrix(array) and isinstance(i, types.Integer) and isinstance(j, types.Integer)
+            and value == Vector(array.dtype)):
+        return None
+
     def codegen(context, builder, signature, args):
         pointer = _vector_pointer(context, builder, signature.args[0], args[0], args[1], args[2],
                                   signature.args[3])
@@ -117,6 +133,8 @@ def _store(typingctx, array, i, j, value):
 
 @intrinsic
 def _splat(typingctx, x):
+    if not isinstance(x, types.Float):
+        return None
     vector = Vector(x)
 
     def codegen(context, builder, signature, args):
@@ -130,6 +148,9 @@ def _splat(typingctx, x):
 
 @intrinsic
 def _fma(typingctx, x, y, acc):
+    if not (isinstance(acc, Vector) and x == y == acc):
+        return None
+
     def codegen(context, builder, signature, args):
         llvm_vector = context.get_value_type(acc)
         name = f"llvm.fma.v{acc.lanes}{'f32' if acc.dtype.bitwidth == 32 else 'f64'}"

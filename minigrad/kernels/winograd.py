@@ -24,9 +24,10 @@ then, for each of the 16 positions ``xi`` of the 4x4 tile, a matrix product::
 
 16 GEMMs that together do 16*Cout*C*T multiply-adds, against 9*Cout*C*4T for im2col:
 2.25x less arithmetic, and V is smaller than the im2col matrix (16 vs 36 numbers per
-tile and channel), so less memory traffic too.  BLAS does the GEMMs (but for the weight
-gradient's, which sum over all tiles: ``gemm_nt.py``); the transforms are a few adds per
-number, in the Numba loops below.
+tile and channel), so less memory traffic too.  The GEMMs run on ``gemm_simd.py``'s
+register-blocked kernel (the weight gradient's, which sum over all tiles, on
+``gemm_nt.py``'s); the transforms are a few adds per number, in the Numba loops below
+(two of them on ``simd`` vectors, 16 tiles at a time).
 
 **The backward pass is the same recipe run backwards.**  The forward is linear in
 ``U`` and in ``V``; its adjoints are the transposed operations, in reverse order:
@@ -347,7 +348,7 @@ def _tile_buffer(rows, tiles, dtype):
     Returns ``(flat, planes)``: the same memory seen as ``flat`` (16, stride), which
     the tile loops index as ``flat[xi, row * tiles + t]``, and as ``planes``
     (16, rows, tiles), the stack of matrices the GEMMs take (each plane an ordinary
-    row-major matrix, so BLAS reads it as it is).
+    row-major matrix, so the product kernels read it as it is).
 
     Why the gap: the tile loops write one number to each of the 16 planes in turn.
     When the planes are a multiple of 4096 bytes apart (here: 32 channels x 3136
