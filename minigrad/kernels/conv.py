@@ -18,15 +18,14 @@ Four ways to compute the same sums, chosen per shape (and per pass) by
       grad_weight  gW   (Cout, K)   = gY^T (Cout, N*P) @ col^T
       grad_input   dcol (K, N*P)    = W2^T (K, Cout)  @ gY^T (Cout, N*P);  then col2im
 
-  (The weight gradient sums over all N*P pixels, along the rows of both of its
-  operands: ``gemm_nt.py``'s register-tiled dot products.)
-
   The forward and input-gradient products run on ``gemm_simd.py``'s register-blocked
-  kernel (AVX-512 wide; NumPy's BLAS is AVX2 here), the weight gradient's on
-  ``gemm_nt.py``'s.  The rearrangements around the GEMMs (im2col, putting Y back in NCHW order with the
-  bias added, gY into (Cout, N*P), col2im) are single-threaded Numba loops.  Making
-  them parallel with Numba's ``prange`` measured *slower and erratic* (1-24 ms for a
-  1 ms conv: Numba's and OpenBLAS's thread pools fought over the 2 cores, see
+  kernel (AVX-512 wide; NumPy's BLAS is AVX2 here); the weight gradient, which sums
+  over all N*P pixels along the rows of both its operands, on ``gemm_nt.py``'s
+  register-tiled dot products.  The rearrangements around the GEMMs (im2col, putting
+  Y back in NCHW order with the bias added, gY into (Cout, N*P), col2im) are
+  single-threaded Numba loops.  Making them parallel with Numba's ``prange``
+  measured *slower and erratic* (1-24 ms for a 1 ms conv: Numba's and OpenBLAS's
+  thread pools fought over the 2 cores, see
   ``_jit.py``).  Instead, big convs cut the batch into one chunk of images per core
   and run the whole chain -- im2col, GEMM, layout -- for each chunk on a thread of
   its own, with BLAS on one thread (``parallel.py``); "N" above is then the chunk's.

@@ -38,7 +38,7 @@ import numpy as np
 from . import simd
 from ._jit import jit
 
-__all__ = ["matmul", "matmul_into", "matmul_planes", "applies"]
+__all__ = ["matmul", "matmul_to", "matmul_into", "matmul_planes", "applies"]
 
 _ROWS = 8  # rows of C per register block (x 2 vectors: 16 accumulators)
 
@@ -66,7 +66,11 @@ def matmul(a, b):
     the loops for leftover columns they had made the digits CNN step 20% slower)."""
     if a.ndim != 2 or b.ndim != 2:
         return np.matmul(a, b)
-    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    return matmul_to(a, b, np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b)))
+
+
+def matmul_to(a, b, out):
+    """:func:`matmul` into a given 2-D ``out`` (a slice of a bigger result, say)."""
     if applies(a, b, out) and b.shape[1] >= 2 * simd.lanes(out.dtype):
         _product(a, b, out)
     else:

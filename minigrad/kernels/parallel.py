@@ -317,8 +317,7 @@ def map_chunks(fn, n, work, min_work=None):
 def split_product(a, b):
     """``a @ b`` for 2-D ``a`` and ``b``, shared out over our threads (for
     :func:`own_threads` runs, where BLAS is on one thread).  Along the longer of the
-    two sides of ``a``: its rows (each thread computes its rows of the result; the parts
-are stacked in order), or the
+    two sides of ``a``: its rows (each thread writes its rows of the result), or the
     summed dimension (each thread multiplies a slice of ``a``'s columns with the same
     rows of ``b``; the partial results are added in order).  Measured, 2 threads, BLAS:
     64x2304 @ 2304x128 0.22 ms split on the sum, 0.38 on the rows (each thread then
@@ -331,9 +330,10 @@ are stacked in order), or the
         parts = map_chunks(lambda start, stop: gemm_simd.matmul(a[:, start:stop], b[start:stop]), k,
                            m * k * n, MIN_PARALLEL_MATMUL)
         return sum_in_order(parts)
-    parts = map_chunks(lambda start, stop: gemm_simd.matmul(a[start:stop], b), m, m * k * n,
-                       MIN_PARALLEL_MATMUL)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    out = np.empty((m, n), dtype=np.result_type(a, b))
+    map_chunks(lambda start, stop: gemm_simd.matmul_to(a[start:stop], b, out[start:stop]), m, m * k * n,
+               MIN_PARALLEL_MATMUL)
+    return out
 
 
 def sum_in_order(parts):
