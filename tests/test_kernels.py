@@ -40,14 +40,17 @@ def rand(rng, shape, dtype):
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("shapes", [((5, 7), (7, 3)), ((1, 1), (1, 1)), ((2, 3, 4), (4, 5)),
-                                    ((2, 1, 3, 4), (5, 4, 6)), ((64, 130), (130, 70))])
+                                    ((2, 1, 3, 4), (5, 4, 6)), ((64, 130), (130, 70)), ((64, 300), (300, 70))])
 def test_matmul_matches_numpy(shapes, dtype):
     rng = np.random.default_rng(0)
     a, b = rand(rng, shapes[0], dtype), rand(rng, shapes[1], dtype)
     out = K.matmul(a, b)
     assert out.dtype == dtype
     np.testing.assert_allclose(out, K.matmul_reference(a, b), **tol(dtype))
-    assert K.matmul_path(a.shape, b.shape, dtype) == "blas"
+    # 2-D, at least two vectors wide and over 2 MFLOP: the register-blocked kernel
+    fits = (len(shapes[0]) == len(shapes[1]) == 2 and shapes[1][1] >= 2 * (64 // np.dtype(dtype).itemsize)
+            and 2 * shapes[0][0] * shapes[0][1] * shapes[1][1] >= 2_000_000)
+    assert K.matmul_path(a.shape, b.shape, dtype) == ("registers" if fits else "blas")
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -267,7 +270,12 @@ def test_products_reach_the_register_kernels(monkeypatch):
         got = K.matmul(a, b)
     assert "_product" in seen
     np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-3, atol=1e-3)
-    assert K.matmul_path(a.shape, b.shape, a.dtype) == "blas"  # outside a run
+    # outside a run: on one core, up to the size where BLAS's second core starts to pay
+    assert K.matmul_path(a.shape, b.shape, a.dtype) == "registers"
+    assert K.matmul_path((512, 512), (512, 512), a.dtype) == "blas"
+    seen.clear()
+    np.testing.assert_allclose(K.matmul(a, b), a.astype(np.float64) @ b, rtol=1e-3, atol=1e-3)
+    assert seen == ["_product"]
 
 
 def test_split_product_on_the_register_kernel():

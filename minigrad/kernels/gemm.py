@@ -35,9 +35,11 @@ def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True) -> str:
     """Name of the code path :func:`matmul` takes for these shapes (shown in traces).
 
     * ``"blas"``  -- float32/float64: NumPy's ``matmul``, which calls BLAS ``gemm``
-      (once per matrix for batched inputs) on all cores.  We measured it against
-      Numba loops at every size from 2x2 up: even tiny products are no slower through
-      NumPy, because both pay a similar ~1 microsecond call overhead.
+      (once per matrix for batched inputs) on all cores: batched products, small and
+      big ones, narrow ones, and a ``b`` read down its columns;
+    * ``"registers"`` -- a 2-D product of ``ONE_CORE_MIN_FLOPS`` to ``ONE_CORE_MAX_FLOPS``, at least two
+      vectors wide, with ``b``'s rows contiguous: ``gemm_simd.py``'s register-blocked
+      kernel on the calling thread (measured as fast as BLAS on two cores, or faster);
     * ``"registers, split over threads"`` -- inside a run where minigrad's threads
       share out the work (``parallel.own_threads``), a big 2-D product is split over
       those threads, and each part runs on ``gemm_simd.py``'s register-blocked kernel
@@ -49,11 +51,13 @@ def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True) -> str:
     """
     if np.dtype(dtype) not in _FLOATS:
         return "numpy"
-    if not _shared_out(a_shape, b_shape):
-        return "blas"
-    from .simd import lanes  # (imports Numba: only inside a run, which has loaded it)
-    wide = b_shape[1] >= 2 * lanes(dtype)
-    return "registers, split over threads" if b_rows_contiguous and wide else "blas, split over threads"
+    wide = b_shape[1] >= 2 * (64 // np.dtype(dtype).itemsize)  # two 64-byte vectors
+    if _shared_out(a_shape, b_shape):
+        return "registers, split over threads" if b_rows_contiguous and wide else "blas, split over threads"
+    if (len(a_shape) == 2 and len(b_shape) == 2 and b_rows_contiguous and wide
+            and ONE_CORE_MIN_FLOPS <= 2 * a_shape[0] * a_shape[1] * b_shape[1] <= ONE_CORE_MAX_FLOPS):
+        return "registers"
+    return "blas"
 
 
 def _shared_out(a_shape, b_shape) -> bool:
@@ -66,9 +70,33 @@ def matmul(a, b):
     """``a @ b`` with NumPy semantics: 2-D, or batched ``...ij,...jk`` with broadcast
     batch dimensions.  Output dtype follows NumPy's type promotion (float32 stays
     float32).  Which code runs: :func:`matmul_path`."""
-    if a.dtype == b.dtype and a.dtype in _FLOATS and _shared_out(a.shape, b.shape):
-        return parallel.split_product(a, b)
+    if a.dtype == b.dtype and a.dtype in _FLOATS:
+        if _shared_out(a.shape, b.shape):
+            return parallel.split_product(a, b)
+        if _on_one_core(a, b):
+            from . import gemm_simd  # (imports Numba: only for products that use it)
+            return gemm_simd.matmul(a, b)
     return np.matmul(a, b)
+
+
+# Up to this many floating-point operations (2*m*k*n), the register-blocked kernel on
+# one core measured as fast as NumPy's BLAS on two, or faster, float32, 2026-11-24:
+# 64x784 @ 784x128 (12.8 MFLOP, an MLP's first layer) 0.049 vs 0.055 ms, its weight
+# gradient 0.048 vs 0.050, 128^3 0.018 vs 0.021, 256^3 (34 MFLOP) 0.130 vs 0.132; at
+# 64x2304 @ 2304x128 (38 MFLOP) BLAS's second core won, 0.161 vs 0.187.
+# Below ONE_CORE_MIN_FLOPS the call costs more than the arithmetic, and BLAS's call is
+# cheaper (an MLP 64-32-10 step was 10% slower with its 0.3 MFLOP products here).
+ONE_CORE_MAX_FLOPS = 34_000_000
+ONE_CORE_MIN_FLOPS = 2_000_000
+
+
+def _on_one_core(a, b) -> bool:
+    """A 2-D product for the register-blocked kernel on the calling thread: small
+    enough that BLAS's second core does not pay, wide enough for a block of columns,
+    ``b``'s rows contiguous (``gemm_simd.applies``)."""
+    return (a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]
+            and ONE_CORE_MIN_FLOPS <= 2 * a.shape[0] * a.shape[1] * b.shape[1] <= ONE_CORE_MAX_FLOPS
+            and b.shape[1] >= 2 * (64 // b.itemsize) and b.strides[1] == b.itemsize)
 
 
 def matmul_reference(a, b):
