@@ -37,9 +37,10 @@ def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True) -> str:
     * ``"blas"``  -- float32/float64: NumPy's ``matmul``, which calls BLAS ``gemm``
       (once per matrix for batched inputs) on all cores: batched products, small and
       big ones, narrow ones, and a ``b`` read down its columns;
-    * ``"registers"`` -- a 2-D product of ``ONE_CORE_MIN_FLOPS`` to ``ONE_CORE_MAX_FLOPS``, at least two
-      vectors wide, with ``b``'s rows contiguous: ``gemm_simd.py``'s register-blocked
-      kernel on the calling thread (measured as fast as BLAS on two cores, or faster);
+    * ``"registers"`` -- a 2-D product of ``ONE_CORE_MIN_FLOPS`` to
+      ``ONE_CORE_MAX_FLOPS``, at least two vectors wide, with ``b``'s rows contiguous:
+      ``gemm_simd.py``'s register-blocked kernel on the calling thread (measured as
+      fast as BLAS on two cores, or faster);
     * ``"registers, split over threads"`` -- inside a run where minigrad's threads
       share out the work (``parallel.own_threads``), a big 2-D product is split over
       those threads, and each part runs on ``gemm_simd.py``'s register-blocked kernel
@@ -51,19 +52,21 @@ def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True) -> str:
     """
     if np.dtype(dtype) not in _FLOATS:
         return "numpy"
-    wide = b_shape[1] >= 2 * (64 // np.dtype(dtype).itemsize)  # two 64-byte vectors
     if _shared_out(a_shape, b_shape):
-        return "registers, split over threads" if b_rows_contiguous and wide else "blas, split over threads"
-    if (len(a_shape) == 2 and len(b_shape) == 2 and b_rows_contiguous and wide
-            and ONE_CORE_MIN_FLOPS <= 2 * a_shape[0] * a_shape[1] * b_shape[1] <= ONE_CORE_MAX_FLOPS):
-        return "registers"
-    return "blas"
+        fits = b_rows_contiguous and _wide(b_shape, dtype)
+        return "registers, split over threads" if fits else "blas, split over threads"
+    return "registers" if _on_one_core(a_shape, b_shape, dtype, b_rows_contiguous) else "blas"
 
 
 def _shared_out(a_shape, b_shape) -> bool:
     """A 2-D product big enough to share out over minigrad's threads, in a run."""
     return (parallel.in_own_threads() and len(a_shape) == 2 and len(b_shape) == 2
             and a_shape[1] == b_shape[0] and a_shape[0] * a_shape[1] * b_shape[1] >= parallel.MIN_PARALLEL_MATMUL)
+
+
+def _wide(b_shape, dtype) -> bool:
+    """At least one block of the register kernel's columns: two 64-byte vectors."""
+    return b_shape[1] >= 2 * (64 // np.dtype(dtype).itemsize)
 
 
 def matmul(a, b):
@@ -73,7 +76,7 @@ def matmul(a, b):
     if a.dtype == b.dtype and a.dtype in _FLOATS:
         if _shared_out(a.shape, b.shape):
             return parallel.split_product(a, b)
-        if _on_one_core(a, b):
+        if _on_one_core(a.shape, b.shape, a.dtype, b.ndim == 2 and b.strides[1] == b.itemsize):
             from . import gemm_simd  # (imports Numba: only for products that use it)
             return gemm_simd.matmul(a, b)
     return np.matmul(a, b)
@@ -90,13 +93,13 @@ ONE_CORE_MAX_FLOPS = 34_000_000
 ONE_CORE_MIN_FLOPS = 2_000_000
 
 
-def _on_one_core(a, b) -> bool:
-    """A 2-D product for the register-blocked kernel on the calling thread: small
-    enough that BLAS's second core does not pay, wide enough for a block of columns,
-    ``b``'s rows contiguous (``gemm_simd.applies``)."""
-    return (a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]
-            and ONE_CORE_MIN_FLOPS <= 2 * a.shape[0] * a.shape[1] * b.shape[1] <= ONE_CORE_MAX_FLOPS
-            and b.shape[1] >= 2 * (64 // b.itemsize) and b.strides[1] == b.itemsize)
+def _on_one_core(a_shape, b_shape, dtype, b_rows_contiguous) -> bool:
+    """A 2-D product for the register-blocked kernel on the calling thread: big enough
+    to pay for the call, small enough that BLAS's second core does not pay, wide
+    enough for a block of columns, ``b``'s rows contiguous (``gemm_simd.applies``)."""
+    return (len(a_shape) == 2 and len(b_shape) == 2 and a_shape[1] == b_shape[0] and b_rows_contiguous
+            and _wide(b_shape, dtype)
+            and ONE_CORE_MIN_FLOPS <= 2 * a_shape[0] * a_shape[1] * b_shape[1] <= ONE_CORE_MAX_FLOPS)
 
 
 def matmul_reference(a, b):
