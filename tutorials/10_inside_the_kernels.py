@@ -98,7 +98,7 @@ say("""
        kept in 16 vector registers while the loop walks along k (load 2 vectors of
        B, broadcast 8 numbers of A, 16 fused multiply-adds); one core.
        (minigrad/kernels/gemm_simd.py, with the vector operations of simd.py.)
-    6. kernels.matmul: NumPy's matmul, i.e. BLAS (OpenBLAS): hand-written assembly
+    6. np.matmul: NumPy's matmul, i.e. BLAS (OpenBLAS): hand-written assembly
        micro-kernels, packed panels, all cores.
 """)
 
@@ -111,14 +111,14 @@ ref = kernels.matmul_reference(A, B)
 from minigrad.kernels import gemm_simd  # noqa: E402
 for name, fn in [("numba ijk", matmul_numba_ijk), ("numba ikj", matmul_numba_ikj),
                  ("blocked", kernels.matmul_blocked), ("registers", gemm_simd.matmul),
-                 ("blas", kernels.matmul)]:
+                 ("blas", np.matmul)]:
     assert np.allclose(fn(A, B), ref, atol=1e-3, rtol=1e-3), name   # all compute the same thing
 small_a, small_b = A[:N_PY, :N_PY].astype("float64"), B[:N_PY, :N_PY].astype("float64")
 results = {"pure Python": (best_time(matmul_python, small_a, small_b, repeat=1), N_PY)}
 for name, fn in [("Numba, i-j-k", matmul_numba_ijk), ("Numba, i-k-j", matmul_numba_ikj),
                  ("Numba, blocked, 2 cores", kernels.matmul_blocked),
                  ("Numba, vector registers, 1 core", gemm_simd.matmul),
-                 ("BLAS (kernels.matmul)", kernels.matmul)]:
+                 ("BLAS (np.matmul)", np.matmul)]:
     results[name] = (best_time(fn, A, B), N)
 print(f"  {'implementation':34s} {'N':>5s} {'time':>11s} {'GFLOP/s':>9s}")
 gflops = {}
@@ -126,9 +126,9 @@ for name, (t, n) in results.items():
     gflops[name] = 2 * n ** 3 / t / 1e9
     print(f"  {name:34s} {n:5d} {t * 1e3:9.3f} ms {gflops[name]:9.3f}")
 print()
-speedup = gflops["BLAS (kernels.matmul)"] / gflops["pure Python"]
+speedup = gflops["BLAS (np.matmul)"] / gflops["pure Python"]
 blocked_gain = gflops["Numba, blocked, 2 cores"] / gflops["Numba, i-k-j"]
-per_core = gflops["Numba, vector registers, 1 core"] / (gflops["BLAS (kernels.matmul)"] / 2)
+per_core = gflops["Numba, vector registers, 1 core"] / (gflops["BLAS (np.matmul)"] / 2)
 per_core_note = (f"{per_core:.1f}x BLAS's speed per core: NumPy's OpenBLAS\n"
                  "      runs AVX2 code here (8 floats per instruction), while Numba's vectors are\n"
                  "      64 bytes (16 floats: AVX-512, on CPUs that have it)" if per_core > 1.1 else
@@ -150,15 +150,17 @@ say(f"""
     - cache blocking and 2 cores (kernels.matmul_blocked):
       {blocked_gain:.1f}x {blocked_note};
     - BLAS (register tiling in assembly, packed panels): another
-      {gflops['BLAS (kernels.matmul)'] / gflops['Numba, blocked, 2 cores']:.1f}x;
+      {gflops['BLAS (np.matmul)'] / gflops['Numba, blocked, 2 cores']:.1f}x;
     - the same register tiling in Numba (gemm_simd.py), on ONE core:
       {gflops['Numba, vector registers, 1 core']:.0f} GFLOP/s, {per_core_note}.
 
-    So kernels.matmul on its own calls BLAS (all cores at once); inside a training
-    run, where minigrad's own threads share out the work (section 4), the dense
-    layers' big products run on the register-blocked kernel (gemm_simd.py), and so do
-    the convolutions' products, run or not (gemm_nt.py for sums along rows; a trace
-    says which path ran). Convolutions over many channels
+    So kernels.matmul picks per product (a trace says which path ran): BLAS for
+    big ones on their own (all cores at once), the register-blocked kernel on one
+    core for mid-sized ones (2 to 34 million flops, where one core of it is as fast
+    as BLAS on two), and inside a training run, where minigrad's own threads share
+    out the work (section 4), the register-blocked kernel on each thread; the
+    convolutions' products run on it too (gemm_nt.py for sums along rows).
+    Convolutions over many channels
     are rewritten as matrix products (im2col, tutorial 06); the thin ones, where
     those products would be poor work, run register-blocked loops of their own
     (section 3). Timings vary with what else
