@@ -47,9 +47,11 @@ def test_matmul_matches_numpy(shapes, dtype):
     out = K.matmul(a, b)
     assert out.dtype == dtype
     np.testing.assert_allclose(out, K.matmul_reference(a, b), **tol(dtype))
-    # 2-D, at least two vectors wide and over 2 MFLOP: the register-blocked kernel
+    # 2-D, at least two vectors wide and over 2 MFLOP, on a CPU with AVX-512: the
+    # register-blocked kernel
+    from minigrad.kernels import simd
     fits = (len(shapes[0]) == len(shapes[1]) == 2 and shapes[1][1] >= 2 * (64 // np.dtype(dtype).itemsize)
-            and 2 * shapes[0][0] * shapes[0][1] * shapes[1][1] >= 2_000_000)
+            and 2 * shapes[0][0] * shapes[0][1] * shapes[1][1] >= 2_000_000 and simd.WIDE_VECTORS)
     assert K.matmul_path(a.shape, b.shape, dtype) == ("registers" if fits else "blas")
 
 
@@ -75,11 +77,12 @@ def test_matmul_path_non_float():
 def test_matmul_nt_tiled_kernel_matches_reference(m, n, k, k_block, dtype, seed):
     """The register-tiled dot-product kernel (gemm_nt.py) on any row counts (padded to
     fours and cut back) and sums that end inside or across blocks of k."""
-    from minigrad.kernels import gemm_nt
+    from minigrad.kernels import gemm_nt, simd
     rng = np.random.default_rng(seed)
     a, b_t = rand(rng, (m, k), dtype), rand(rng, (n, k), dtype)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(gemm_nt, "MIN_DEPTH", 1)
+        patch.setattr(simd, "WIDE_VECTORS", True)  # (the kernel, even on a CPU where BLAS would run)
         patch.setattr(gemm_nt, "_K_BLOCK", k_block)
         assert gemm_nt.matmul_nt_path(a.shape, b_t.shape, dtype) == "tiled dots"
         out = gemm_nt.matmul_nt(a, b_t)
@@ -88,10 +91,13 @@ def test_matmul_nt_tiled_kernel_matches_reference(m, n, k, k_block, dtype, seed)
         assert out.tobytes() == gemm_nt.matmul_nt(a, b_t).tobytes()  # deterministic
 
 
-def test_matmul_nt_paths_inf_nan_and_errors():
-    from minigrad.kernels import gemm_nt
+def test_matmul_nt_paths_inf_nan_and_errors(monkeypatch):
+    from minigrad.kernels import gemm_nt, simd
     rng = np.random.default_rng(3)
     depth = gemm_nt.MIN_DEPTH
+    monkeypatch.setattr(simd, "WIDE_VECTORS", False)  # no AVX-512: BLAS, however long the sums
+    assert gemm_nt.matmul_nt_path((8, depth), (8, depth), np.float32) == "blas"
+    monkeypatch.setattr(simd, "WIDE_VECTORS", True)
     assert gemm_nt.matmul_nt_path((8, depth), (8, depth), np.float32) == "tiled dots"
     assert gemm_nt.matmul_nt_path((8, depth - 1), (8, depth - 1), np.float32) == "blas"
     assert gemm_nt.matmul_nt_path((8, depth), (8, depth), np.int64) == "blas"
@@ -244,8 +250,10 @@ def test_winograd_vector_transforms_write_only_their_tiles(nt, dtype):
 
 def test_products_reach_the_register_kernels(monkeypatch):
     """Routing: were a caller to fall back to np.matmul, every value test would still
-    pass (the same maths); only a spy sees which kernel ran."""
-    from minigrad.kernels import gemm_nt, gemm_simd, parallel
+    pass (the same maths); only a spy sees which kernel ran.  (On a CPU with AVX-512:
+    ``simd.WIDE_VECTORS``, set here so the test means the same everywhere.)"""
+    from minigrad.kernels import gemm_nt, gemm_simd, parallel, simd
+    monkeypatch.setattr(simd, "WIDE_VECTORS", True)
     seen = []
     for module, name in ((gemm_simd, "_planes"), (gemm_simd, "_product"), (gemm_nt, "_dot_tiles")):
         real = getattr(module, name)
@@ -852,8 +860,9 @@ def test_sigmoid_extremes_without_warnings():
 
 # -------------------------------------------------------------------- determinism
 
-def test_kernels_are_bitwise_deterministic():
-    from minigrad.kernels import gemm_nt
+def test_kernels_are_bitwise_deterministic(monkeypatch):
+    from minigrad.kernels import gemm_nt, simd
+    monkeypatch.setattr(simd, "WIDE_VECTORS", True)  # the register kernels, on any CPU
     rng = np.random.default_rng(10)
     x = rand(rng, (8, 3, 12, 12), np.float32)
     x1 = rand(rng, (8, 1, 12, 12), np.float32)
@@ -1117,8 +1126,9 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
     every run.  (Not the same bits as one chunk: BLAS may block a product of another
     width differently.)  ``tiled_dots``: the weight gradients' sums over pixels or
     tiles run on gemm_nt.py's kernel even though they are short here."""
-    from minigrad.kernels import gemm_nt, parallel, reuse
+    from minigrad.kernels import gemm_nt, parallel, reuse, simd
     monkeypatch.setattr(gemm_nt, "MIN_DEPTH", 1 if tiled_dots else 10**9)
+    monkeypatch.setattr(simd, "WIDE_VECTORS", tiled_dots)
     rng = np.random.default_rng(n)
     x, w = rand(rng, (n, cin, 9, 8), dtype), rand(rng, w_shape, dtype)
     args = (stride, padding, dilation)

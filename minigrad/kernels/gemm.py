@@ -65,8 +65,10 @@ def _shared_out(a_shape, b_shape) -> bool:
 
 
 def _wide(b_shape, dtype) -> bool:
-    """At least one block of the register kernel's columns: two 64-byte vectors."""
-    return b_shape[1] >= 2 * (64 // np.dtype(dtype).itemsize)
+    """At least one block of the register kernel's columns (two 64-byte vectors), on
+    a machine where that kernel beats BLAS (AVX-512: ``simd.WIDE_VECTORS``)."""
+    from .simd import WIDE_VECTORS  # (imports Numba: a float product is about to run)
+    return WIDE_VECTORS and b_shape[1] >= 2 * (64 // np.dtype(dtype).itemsize)
 
 
 def matmul(a, b):
@@ -98,8 +100,8 @@ def _on_one_core(a_shape, b_shape, dtype, b_rows_contiguous) -> bool:
     to pay for the call, small enough that BLAS's second core does not pay, wide
     enough for a block of columns, ``b``'s rows contiguous (``gemm_simd.applies``)."""
     return (len(a_shape) == 2 and len(b_shape) == 2 and a_shape[1] == b_shape[0] and b_rows_contiguous
-            and _wide(b_shape, dtype)
-            and ONE_CORE_MIN_FLOPS <= 2 * a_shape[0] * a_shape[1] * b_shape[1] <= ONE_CORE_MAX_FLOPS)
+            and ONE_CORE_MIN_FLOPS <= 2 * a_shape[0] * a_shape[1] * b_shape[1] <= ONE_CORE_MAX_FLOPS
+            and _wide(b_shape, dtype))  # (last: it imports Numba)
 
 
 def matmul_reference(a, b):

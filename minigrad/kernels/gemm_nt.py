@@ -54,8 +54,10 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def matmul_nt_path(a_shape, b_t_shape, dtype) -> str:
     """``"tiled dots"`` when :func:`matmul_nt` runs the register-tiled kernel for these
-    shapes, ``"blas"`` when it calls NumPy (short sums, other dtypes)."""
-    if np.dtype(dtype) in _FLOATS and a_shape[1] >= MIN_DEPTH:
+    shapes, ``"blas"`` when it calls NumPy (short sums, other dtypes, a machine without
+    AVX-512: there the kernel ran at 0.7x BLAS's speed)."""
+    from .simd import WIDE_VECTORS  # (no AVX-512: BLAS, see simd.py)
+    if WIDE_VECTORS and np.dtype(dtype) in _FLOATS and a_shape[1] >= MIN_DEPTH:
         return "tiled dots"
     return "blas"
 

@@ -70,8 +70,10 @@ def matmul(a, b):
 
 
 def matmul_to(a, b, out):
-    """:func:`matmul` into a given 2-D ``out`` (a slice of a bigger result, say)."""
-    if applies(a, b, out) and b.shape[1] >= 2 * simd.lanes(out.dtype):
+    """:func:`matmul` into a given 2-D ``out`` (a slice of a bigger result, say).
+    BLAS on a machine without 512-bit vectors, where this kernel loses
+    (``simd.WIDE_VECTORS``)."""
+    if simd.WIDE_VECTORS and applies(a, b, out) and b.shape[1] >= 2 * simd.lanes(out.dtype):
         _product(a, b, out)
     else:
         np.matmul(a, b, out=out)

@@ -44,9 +44,28 @@ from numba.extending import intrinsic, models, overload, register_model
 
 from ._jit import jit
 
-__all__ = ["VECTOR_BYTES", "lanes", "lanes_of", "zeros", "load", "store", "splat", "fma"]
+__all__ = ["VECTOR_BYTES", "WIDE_VECTORS", "lanes", "lanes_of", "zeros", "load", "store", "splat", "fma"]
 
 VECTOR_BYTES = 64  # one AVX-512 register
+
+
+def _has_512_bit_vectors() -> bool:
+    """Does the machine code Numba generates here have AVX-512 registers?  What Numba
+    compiles for: ``NUMBA_CPU_FEATURES`` when set, else the host CPU's features."""
+    features = numba.config.CPU_FEATURES
+    if features:
+        return "+avx512f" in features.split(",")
+    from llvmlite import binding
+    return bool(binding.get_host_cpu_features().get("avx512f", False))
+
+
+# Where the matrix-product kernels built on these vectors beat NumPy's BLAS.  Compiled
+# for AVX2 only (NUMBA_CPU_FEATURES without avx512*), a vector is split into two
+# 256-bit halves, the micro-kernel's 16 accumulators need 32 of AVX2's 16 registers,
+# and it ran at 0.7x BLAS's speed (Winograd's 16 products 1.23 vs 0.85 ms; tiled dots
+# 80-84 vs 113-126 GFLOP/s): the callers then keep BLAS.  (The Winograd transforms on
+# these vectors still won there, 0.29 / 0.21 vs 0.37 / 0.35 ms, and always run.)
+WIDE_VECTORS = _has_512_bit_vectors()
 
 
 def lanes(dtype) -> int:

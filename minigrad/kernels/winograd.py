@@ -393,8 +393,9 @@ def _output_grad_tiles(gy, start, stop, th, tw):
 
 def _products(a, b, out):
     """out[xi] = a[xi] @ b[xi] for the 16 tile positions: the register-blocked kernel of
-    ``gemm_simd.py`` (AVX-512 wide, about twice BLAS's speed here), else BLAS."""
-    if gemm_simd.applies(a, b, out):
+    ``gemm_simd.py`` (AVX-512 wide, about twice BLAS's speed here), else BLAS (also on
+    machines without AVX-512: ``simd.WIDE_VECTORS``)."""
+    if simd.WIDE_VECTORS and gemm_simd.applies(a, b, out):
         gemm_simd.matmul_planes(a, b, out)
     else:
         np.matmul(a, b, out=out)
