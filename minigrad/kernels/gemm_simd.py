@@ -16,6 +16,10 @@ execute AVX-512 (16).  Measured on one core, float32, GFLOP/s, this kernel again
 ``np.matmul`` (2026-11-24): the Winograd products of a 32->64 3x3 layer, 16 x (64 x 32)
 @ (32 x 1568): 214 vs 118; the same transposed, (32 x 64) @ (64 x 1568): 210 vs 112;
 (64 x 288) @ (288 x 1024): 187 vs 121; (128 x 512) @ (512 x 512): 201 vs 124.
+The other side of that coin: compiled for a CPU with AVX2 only, each 16-float vector
+is two 8-float halves, the 16 accumulators need 32 registers where AVX2 has 16, and
+the kernel ran at 0.7x BLAS's speed -- so the callers use it only where Numba
+compiles for AVX-512 (``simd.WIDE_VECTORS``) and keep BLAS elsewhere.
 
 **What it leaves out**, and BLAS does not: packing (copying blocks of A and B into
 the order the kernel reads them), blocking the k axis for the caches, and threads.
