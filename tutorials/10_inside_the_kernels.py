@@ -94,7 +94,7 @@ say("""
     3. matmul_numba_ikj: the loops swapped so the innermost one reads memory in order.
     4. kernels.matmul_blocked: minigrad's study kernel: i-k-j order plus cache
        blocking (tiles of A, B, C that fit in the L2 cache) and both cores (prange).
-    5. gemm_simd.matmul: BLAS's central idea written in Numba: an 8 x 32 block of C
+    5. gemm_simd's micro-kernel: BLAS's central idea written in Numba: an 8 x 32 block of C
        kept in 16 vector registers while the loop walks along k (load 2 vectors of
        B, broadcast 8 numbers of A, 16 fused multiply-adds); one core.
        (minigrad/kernels/gemm_simd.py, with the vector operations of simd.py.)
@@ -109,15 +109,22 @@ A = rng.normal(size=(N, N)).astype("float32")
 B = rng.normal(size=(N, N)).astype("float32")
 ref = kernels.matmul_reference(A, B)
 from minigrad.kernels import gemm_simd  # noqa: E402
+
+
+def matmul_registers(a, b):
+    """gemm_simd's micro-kernel itself (kernels.matmul picks it only where it wins)."""
+    return gemm_simd.matmul_into(a, b, np.empty((a.shape[0], b.shape[1]), a.dtype))
+
+
 for name, fn in [("numba ijk", matmul_numba_ijk), ("numba ikj", matmul_numba_ikj),
-                 ("blocked", kernels.matmul_blocked), ("registers", gemm_simd.matmul),
+                 ("blocked", kernels.matmul_blocked), ("registers", matmul_registers),
                  ("blas", np.matmul)]:
     assert np.allclose(fn(A, B), ref, atol=1e-3, rtol=1e-3), name   # all compute the same thing
 small_a, small_b = A[:N_PY, :N_PY].astype("float64"), B[:N_PY, :N_PY].astype("float64")
 results = {"pure Python": (best_time(matmul_python, small_a, small_b, repeat=1), N_PY)}
 for name, fn in [("Numba, i-j-k", matmul_numba_ijk), ("Numba, i-k-j", matmul_numba_ikj),
                  ("Numba, blocked, 2 cores", kernels.matmul_blocked),
-                 ("Numba, vector registers, 1 core", gemm_simd.matmul),
+                 ("Numba, vector registers, 1 core", matmul_registers),
                  ("BLAS (np.matmul)", np.matmul)]:
     results[name] = (best_time(fn, A, B), N)
 print(f"  {'implementation':34s} {'N':>5s} {'time':>11s} {'GFLOP/s':>9s}")
@@ -159,7 +166,9 @@ say(f"""
     core for mid-sized ones (2 to 34 million flops, where one core of it is as fast
     as BLAS on two), and inside a training run, where minigrad's own threads share
     out the work (section 4), the register-blocked kernel on each thread; the
-    convolutions' products run on it too (gemm_nt.py for sums along rows).
+    convolutions' products run on it too (gemm_nt.py for sums along rows). All of
+    that on CPUs with AVX-512; without it, the kernel's 16-float vectors are split in
+    two, it loses to BLAS, and BLAS runs instead (kernels/simd.py, WIDE_VECTORS).
     Convolutions over many channels
     are rewritten as matrix products (im2col, tutorial 06); the thin ones, where
     those products would be poor work, run register-blocked loops of their own
