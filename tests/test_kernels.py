@@ -254,13 +254,14 @@ def test_products_reach_the_register_kernels(monkeypatch):
     ``simd.WIDE_VECTORS``, set here so the test means the same everywhere.)"""
     from minigrad.kernels import gemm_nt, gemm_simd, parallel, simd
     monkeypatch.setattr(simd, "WIDE_VECTORS", True)
-    seen = []
-    for module, name in ((gemm_simd, "_planes"), (gemm_simd, "_product"), (gemm_nt, "_dot_tiles")):
-        real = getattr(module, name)
-        monkeypatch.setattr(module, name, lambda *a, _r=real, _n=name: seen.append(_n) or _r(*a))
     rng = np.random.default_rng(0)
     args = ((1, 1), (1, 1), (1, 1))
     x, w = rand(rng, (8, 32, 13, 13), np.float32), rand(rng, (8, 32, 3, 3), np.float32)
+    K.conv2d_forward(x, w, None, *args)  # compile _planes first: compiled after the spy
+    seen = []                            # below, it would call the spy (a Python lambda)
+    for module, name in ((gemm_simd, "_planes"), (gemm_simd, "_product"), (gemm_nt, "_dot_tiles")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _r=real, _n=name: seen.append(_n) or _r(*a))
     assert K.conv2d_path(x.shape, w.shape, *args) == "winograd"
     y = K.conv2d_forward(x, w, None, *args)
     K.conv2d_grad_weight(y, x, w.shape, *args)  # 8 images x 49 tiles: a long sum
@@ -284,6 +285,26 @@ def test_products_reach_the_register_kernels(monkeypatch):
     seen.clear()
     np.testing.assert_allclose(K.matmul(a, b), a.astype(np.float64) @ b, rtol=1e-3, atol=1e-3)
     assert seen == ["_product"]
+
+
+def test_matmul_path_with_two_dtypes_is_what_runs():
+    """NumPy promotes a float32 @ float64 product and BLAS runs it: the path says so."""
+    assert K.matmul_path((64, 784), (784, 128), np.float32, b_dtype=np.float64) == "blas"
+    assert K.matmul_path((64, 784), (784, 128), np.int32, b_dtype=np.float32) == "blas"
+    assert K.matmul_path((4, 4), (4, 4), np.int32, b_dtype=np.int64) == "numpy"
+
+
+@pytest.mark.parametrize("features, wide", [
+    ("+avx2,+avx512f,+avx512bw", True), ("+avx2,-avx512f", False), ("", False),
+    ("+avx512f,-avx512f", False), ("-avx512f,+avx512f", True), ("+avx2,+avx512bw", True),
+    ("+sse4.2,+avx,+avx2,+fma", False)])
+def test_wide_vectors_read_from_what_numba_compiles_for(features, wide, monkeypatch):
+    """NUMBA_CPU_FEATURES as Numba reads it (empty for NUMBA_CPU_NAME=generic); the last
+    flag for avx512f wins; an AVX-512 extension implies the foundation."""
+    import numba
+    from minigrad.kernels import simd
+    monkeypatch.setattr(numba.config, "CPU_FEATURES", features)
+    assert simd._has_512_bit_vectors() is wide
 
 
 def test_split_product_on_the_register_kernel():

@@ -4,15 +4,16 @@ Why not write our own fast matmul?  A tuned BLAS (OpenBLAS, shipped inside NumPy
 uses hand-written assembly micro-kernels, packs panels of A and B into
 cache-friendly buffers, and splits the work over threads.  On this course's reference
 machine it reaches ~250 GFLOP/s in float32 at N=512 on 2 cores; a clean Numba loop
-nest reaches a fraction of that.  So, on its own, :func:`matmul` hands the work to
-BLAS through ``np.matmul`` -- the engineering is in *knowing* that, and in measuring
-it (see ``benchmarks/bench_kernels.py``).
+nest reaches a fraction of that.  So :func:`matmul` hands big products, and all
+products on CPUs without AVX-512, to BLAS through ``np.matmul`` -- the engineering is
+in *knowing* that, and in measuring it (see ``benchmarks/bench_kernels.py``).
 
-Inside a training run, where minigrad's own threads share out the work and BLAS is
-kept on one thread (``parallel.py``), big products are split over those threads and
-each part runs on the register-blocked micro-kernel of ``gemm_simd.py``: the BLAS
-idea written in Numba with whole AVX-512 vectors, faster per core here than NumPy's
-AVX2 BLAS (:func:`matmul_path` says which ran).
+Where the CPU has AVX-512, mid-sized products (2-34 MFLOP) run on the
+register-blocked micro-kernel of ``gemm_simd.py`` -- the BLAS idea written in Numba
+with whole AVX-512 vectors, faster per core here than NumPy's AVX2 BLAS -- and inside
+a training run, where minigrad's own threads share out the work and BLAS is kept on
+one thread (``parallel.py``), big products are split over those threads, each part
+on that kernel.  :func:`matmul_path` says which ran.
 
 :func:`matmul_blocked` is the kernel to *study* first: it shows the two ideas that
 make a matmul fast -- cache blocking and a vectorisable inner loop -- in about 20
@@ -31,7 +32,7 @@ __all__ = ["matmul", "matmul_path", "matmul_blocked", "matmul_reference"]
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True) -> str:
+def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True, b_dtype=None) -> str:
     """Name of the code path :func:`matmul` takes for these shapes (shown in traces).
 
     * ``"blas"``  -- float32/float64: NumPy's ``matmul``, which calls BLAS ``gemm``
@@ -49,7 +50,13 @@ def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True) -> str:
     * ``"blas, split over threads"`` -- the same split, each part on BLAS (a ``b``
       read down its columns, as in a gradient ``g @ w.T``, or a narrow result).
     * ``"numpy"`` -- any other dtype (ints, bools): NumPy's own non-BLAS loops.
+
+    ``dtype`` is ``a``'s; ``b_dtype``, when given and different, means NumPy promotes
+    the two and BLAS (or NumPy's loops) runs.  The register paths need a CPU with
+    AVX-512 (``simd.WIDE_VECTORS``).
     """
+    if b_dtype is not None and np.dtype(b_dtype) != np.dtype(dtype):
+        return "blas" if np.result_type(dtype, b_dtype) in _FLOATS else "numpy"
     if np.dtype(dtype) not in _FLOATS:
         return "numpy"
     if _shared_out(a_shape, b_shape):
@@ -67,7 +74,7 @@ def _shared_out(a_shape, b_shape) -> bool:
 def _wide(b_shape, dtype) -> bool:
     """At least one block of the register kernel's columns (two 64-byte vectors), on
     a machine where that kernel beats BLAS (AVX-512: ``simd.WIDE_VECTORS``)."""
-    from .simd import WIDE_VECTORS  # (imports Numba: a float product is about to run)
+    from .simd import WIDE_VECTORS
     return WIDE_VECTORS and b_shape[1] >= 2 * (64 // np.dtype(dtype).itemsize)
 
 
@@ -79,7 +86,7 @@ def matmul(a, b):
         if _shared_out(a.shape, b.shape):
             return parallel.split_product(a, b)
         if _on_one_core(a.shape, b.shape, a.dtype, b.ndim == 2 and b.strides[1] == b.itemsize):
-            from . import gemm_simd  # (imports Numba: only for products that use it)
+            from . import gemm_simd
             return gemm_simd.matmul(a, b)
     return np.matmul(a, b)
 
@@ -101,7 +108,7 @@ def _on_one_core(a_shape, b_shape, dtype, b_rows_contiguous) -> bool:
     enough for a block of columns, ``b``'s rows contiguous (``gemm_simd.applies``)."""
     return (len(a_shape) == 2 and len(b_shape) == 2 and a_shape[1] == b_shape[0] and b_rows_contiguous
             and ONE_CORE_MIN_FLOPS <= 2 * a_shape[0] * a_shape[1] * b_shape[1] <= ONE_CORE_MAX_FLOPS
-            and _wide(b_shape, dtype))  # (last: it imports Numba)
+            and _wide(b_shape, dtype))
 
 
 def matmul_reference(a, b):

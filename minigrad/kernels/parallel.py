@@ -26,8 +26,10 @@ ms).  So the executor runs a whole plan that contains such kernels inside
 products of the dense layers are shared out on our threads instead
 (:func:`split_product`) -- the way PyTorch runs its own thread pool over a sequential
 BLAS.  Outside such runs, a product of two arrays (``kernels.matmul``) is NumPy's
-BLAS on its threads as usual; a convolution still splits its batch over our
-threads, with its products on the register-blocked kernels (``gemm_simd.py``).
+BLAS on its threads, or a mid-sized one the register-blocked kernel on the calling
+thread (``gemm.matmul_path``); a convolution still splits its batch over our threads,
+with its products on the register-blocked kernels (``gemm_simd.py``, on CPUs with
+AVX-512).
 
 **Pinning, as OpenMP does when asked.**  With ``OMP_PROC_BIND`` set (the Makefile
 and benchmarks set it: unpinned threads stall at random on these VMs), helper k runs

@@ -50,13 +50,27 @@ VECTOR_BYTES = 64  # one AVX-512 register
 
 
 def _has_512_bit_vectors() -> bool:
-    """Does the machine code Numba generates here have AVX-512 registers?  What Numba
-    compiles for: ``NUMBA_CPU_FEATURES`` when set, else the host CPU's features."""
+    """Does the machine code Numba generates here have AVX-512 registers?  Read from
+    the feature string Numba compiles with: ``NUMBA_CPU_FEATURES`` when set (empty for
+    ``NUMBA_CPU_NAME=generic``), else the host's, as Numba itself reads them (which
+    also applies ``NUMBA_ENABLE_AVX=0``).  Later flags override earlier ones; any
+    enabled AVX-512 extension implies the foundation (``avx512f``)."""
     features = numba.config.CPU_FEATURES
-    if features:
-        return "+avx512f" in features.split(",")
-    from llvmlite import binding
-    return bool(binding.get_host_cpu_features().get("avx512f", False))
+    if features is None:
+        try:
+            from numba.core.codegen import get_host_cpu_features
+            features = get_host_cpu_features()
+        except Exception:  # no feature list on this platform: assume the narrow case
+            return False
+    foundation = None
+    extensions = False
+    for flag in features.split(","):
+        flag = flag.strip()
+        if flag[1:] == "avx512f":
+            foundation = flag.startswith("+")
+        elif flag.startswith("+avx512"):
+            extensions = True
+    return foundation if foundation is not None else extensions
 
 
 # Where the matrix-product kernels built on these vectors beat NumPy's BLAS.  Compiled

@@ -2,11 +2,18 @@
 
 ORDER = 8
 
+import numba
 import numpy as np
 
 from minigrad.exercises import expect_close, fail
 
 RNG = np.random.default_rng(8)
+
+# Numba does not check indices: a loop that runs one row too far would write past the
+# end of ``c`` (garbage in the report, or a crash).  With bounds checks compiled in,
+# it raises IndexError at the line that went too far instead.  (Set before the
+# student's functions are compiled, at their first call.)
+numba.config.BOUNDSCHECK = 1
 
 SHAPES = [(1, 1, 1), (2, 3, 2), (3, 5, 2), (2, 4, 5), (5, 7, 3), (4, 9, 6), (7, 16, 9), (8, 33, 8)]
 
@@ -43,7 +50,7 @@ def check_2x2(ex):
 
 
 def check_float32_stays_float32(ex):
-    """float32 inputs give a float32 result (sums in float32)"""
+    """float32 inputs give a float32 result"""
     a = RNG.normal(size=(6, 40)).astype(np.float32)
     b_t = RNG.normal(size=(5, 40)).astype(np.float32)
     for f, name in [(ex.dots_one_at_a_time, "dots_one_at_a_time"), (ex.dots_2x2, "dots_2x2")]:
