@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import parallel
+from . import gemm_simd, parallel
 from ._jit import jit, prange
 
 __all__ = ["matmul", "matmul_path", "matmul_blocked", "matmul_reference"]
@@ -60,7 +60,7 @@ def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True, b_dtype=None) -
     if np.dtype(dtype) not in _FLOATS:
         return "numpy"
     if _shared_out(a_shape, b_shape):
-        fits = b_rows_contiguous and _wide(b_shape, dtype)
+        fits = b_rows_contiguous and gemm_simd.pays_off(b_shape[1], dtype)
         return "registers, split over threads" if fits else "blas, split over threads"
     return "registers" if _on_one_core(a_shape, b_shape, dtype, b_rows_contiguous) else "blas"
 
@@ -71,13 +71,6 @@ def _shared_out(a_shape, b_shape) -> bool:
             and a_shape[1] == b_shape[0] and a_shape[0] * a_shape[1] * b_shape[1] >= parallel.MIN_PARALLEL_MATMUL)
 
 
-def _wide(b_shape, dtype) -> bool:
-    """At least one block of the register kernel's columns (two 64-byte vectors), on
-    a machine where that kernel beats BLAS (AVX-512: ``simd.WIDE_VECTORS``)."""
-    from .simd import WIDE_VECTORS
-    return WIDE_VECTORS and b_shape[1] >= 2 * (64 // np.dtype(dtype).itemsize)
-
-
 def matmul(a, b):
     """``a @ b`` with NumPy semantics: 2-D, or batched ``...ij,...jk`` with broadcast
     batch dimensions.  Output dtype follows NumPy's type promotion (float32 stays
@@ -86,7 +79,6 @@ def matmul(a, b):
         if _shared_out(a.shape, b.shape):
             return parallel.split_product(a, b)
         if _on_one_core(a.shape, b.shape, a.dtype, b.ndim == 2 and b.strides[1] == b.itemsize):
-            from . import gemm_simd
             return gemm_simd.matmul(a, b)
     return np.matmul(a, b)
 
@@ -108,7 +100,7 @@ def _on_one_core(a_shape, b_shape, dtype, b_rows_contiguous) -> bool:
     enough for a block of columns, ``b``'s rows contiguous (``gemm_simd.applies``)."""
     return (len(a_shape) == 2 and len(b_shape) == 2 and a_shape[1] == b_shape[0] and b_rows_contiguous
             and ONE_CORE_MIN_FLOPS <= 2 * a_shape[0] * a_shape[1] * b_shape[1] <= ONE_CORE_MAX_FLOPS
-            and _wide(b_shape, dtype))
+            and gemm_simd.pays_off(b_shape[1], dtype))
 
 
 def matmul_reference(a, b):

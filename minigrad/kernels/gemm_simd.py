@@ -42,7 +42,7 @@ import numpy as np
 from . import simd
 from ._jit import jit
 
-__all__ = ["matmul", "matmul_to", "matmul_into", "matmul_planes", "applies"]
+__all__ = ["matmul", "matmul_to", "planes_to", "matmul_into", "matmul_planes", "applies", "pays_off"]
 
 _ROWS = 8  # rows of C per register block (x 2 vectors: 16 accumulators)
 
@@ -62,23 +62,39 @@ def applies(a, b, out) -> bool:
             and not np.may_share_memory(out, a) and not np.may_share_memory(out, b))
 
 
+def pays_off(n_columns, dtype) -> bool:
+    """Does this kernel beat BLAS for a result ``n_columns`` wide?  Only on a CPU with
+    AVX-512 (``simd.WIDE_VECTORS``: compiled for AVX2 it ran at 0.7x BLAS's speed), and
+    for at least one block of columns (2 vectors): the 10 classes of a last layer
+    would be computed as a zero-padded block of 32 columns, 3x the work (on the
+    loops for leftover columns they had made the digits CNN step 20% slower)."""
+    return simd.WIDE_VECTORS and n_columns >= 2 * simd.lanes(dtype)
+
+
 def matmul(a, b):
     """``a @ b`` for 2-D arrays: the register-blocked kernel where it :func:`applies`
-    and C has at least one block of columns (2 vectors), else NumPy's ``matmul``
-    (other dtypes, a ``b`` with strided rows, narrow outputs: the 10 classes of a last
-    layer would be computed as a zero-padded block of 32 columns, 3x the work; on
-    the loops for leftover columns they had made the digits CNN step 20% slower)."""
+    and :func:`pays_off`, else NumPy's ``matmul`` (other dtypes, a ``b`` with strided
+    rows, narrow outputs, a CPU without AVX-512)."""
     if a.ndim != 2 or b.ndim != 2:
         return np.matmul(a, b)
     return matmul_to(a, b, np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b)))
 
 
 def matmul_to(a, b, out):
-    """:func:`matmul` into a given 2-D ``out`` (a slice of a bigger result, say).
-    BLAS on a machine without 512-bit vectors, where this kernel loses
-    (``simd.WIDE_VECTORS``)."""
-    if simd.WIDE_VECTORS and applies(a, b, out) and b.shape[1] >= 2 * simd.lanes(out.dtype):
+    """:func:`matmul` into a given 2-D ``out`` (a slice of a bigger result, say)."""
+    if pays_off(out.shape[-1], out.dtype) and applies(a, b, out):
         _product(a, b, out)
+    else:
+        np.matmul(a, b, out=out)
+    return out
+
+
+def planes_to(a, b, out):
+    """``out[p] = a[p] @ b[p]`` for stacks (Winograd's 16 products): the kernel in one
+    call where it applies and pays off, else NumPy's ``matmul``."""
+    if (pays_off(out.shape[-1], out.dtype) and applies(a, b, out)
+            and a.ndim == b.ndim == out.ndim == 3 and a.shape[0] == b.shape[0] == out.shape[0]):
+        _planes(a, b, out)
     else:
         np.matmul(a, b, out=out)
     return out

@@ -391,16 +391,6 @@ def _output_grad_tiles(gy, start, stop, th, tw):
     return reuse.remember("winograd output gradient", (gy,), (th, tw, start, stop), compute)
 
 
-def _products(a, b, out):
-    """out[xi] = a[xi] @ b[xi] for the 16 tile positions: the register-blocked kernel of
-    ``gemm_simd.py`` (AVX-512 wide, about twice BLAS's speed here), else BLAS (also on
-    machines without AVX-512: ``simd.WIDE_VECTORS``)."""
-    if simd.WIDE_VECTORS and gemm_simd.applies(a, b, out):
-        gemm_simd.matmul_planes(a, b, out)
-    else:
-        np.matmul(a, b, out=out)
-
-
 # Each public kernel runs its whole chain -- tile transform, 16 GEMMs, tile transform
 # -- on chunks of images, in parallel on plain threads (``parallel.py``): the tile
 # matrices of a chunk stay in the caches, and no two thread pools fight over the cores.
@@ -425,7 +415,7 @@ def winograd_forward(x, w, b, padding, relu=False):
     def images(start, stop):
         v = _input_tiles(x, start, stop, ph, pw, th, tw)
         flat, m = _tile_buffer(cout, v.shape[2], x.dtype)
-        _products(u, v, m)  # 16 GEMMs: M[xi] = U[xi] @ V[xi]
+        gemm_simd.planes_to(u, v, m)  # 16 GEMMs: M[xi] = U[xi] @ V[xi]
         _output_transform(flat, cout, bias, has_bias, relu, stop - start, oh, ow, th, tw, y[start:stop])
 
     _by_images(images, n, c, cout, th, tw)
@@ -442,7 +432,7 @@ def winograd_grad_input(gy, w, x_shape, padding):
     def images(start, stop):
         dm, sums = _output_grad_tiles(gy, start, stop, th, tw)
         flat, dv = _tile_buffer(c, dm.shape[2], gy.dtype)
-        _products(u_t, dm, dv)  # dV[xi] = U[xi]^T @ dM[xi]
+        gemm_simd.planes_to(u_t, dm, dv)  # dV[xi] = U[xi]^T @ dM[xi]
         _input_transform_adjoint(flat, c, stop - start, h, wd, ph, pw, th, tw, dx[start:stop])
         return sums
 
