@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from minigrad import kernels as K
@@ -682,6 +682,8 @@ def test_max_pool_2x2_winners_match_the_compare_based_backward(case, parallel):
     compare-based kernels made to fail inside the scope, so the winners did the work;
     ``parallel``: the chunked parallel kernels, on small inputs."""
     shape, dtype, ties, seed = case
+    from minigrad.kernels import pool_2x2_narrow
+    assume(not pool_2x2_narrow.applies(shape, dtype))  # (whole vectors, no winners: test_pool_narrow.py)
     rng = np.random.default_rng(seed)
     x = pool_input(rng, shape, dtype, ties)
     x.flat[rng.choice(x.size, min(3, x.size), replace=False)] = rng.choice([np.nan, np.inf, -np.inf])
@@ -983,6 +985,13 @@ DISABLE_JIT_SCRIPT = """
     x, w = rng.standard_normal((1, 9, 4, 7)), rng.standard_normal((3, 9, 3, 3))  # blocked, 3 of 4 channels
     assert K.conv2d_path(x.shape, w.shape, one, pad, one) == "blocked"
     close(K.conv2d_forward(x, w, None, one, pad, one), K.conv2d_forward_reference(x, w, None, one, pad, one))
+    x = rng.standard_normal((3, 2, 4, 8))  # narrow images: whole vectors, with NaN and ties
+    x[0, 0, 0, :2] = np.nan, 1.0
+    x[1, 1, 2:, 4] = 2.0
+    y = K.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    assert np.array_equal(y, K.max_pool2d_forward_reference(x, (2, 2), (2, 2), (0, 0)), equal_nan=True)
+    close(K.max_pool2d_backward(y, x, y, (2, 2), (2, 2), (0, 0), relu=True),
+          K.max_pool2d_backward_reference(np.where(y > 0, y, 0), x, y, (2, 2), (2, 2), (0, 0)))
     x = rng.standard_normal((1, 2, 5, 4))
     from minigrad.kernels import reuse
     with reuse.run_scope():  # the 2x2 kernels that record and use the winners

@@ -44,7 +44,8 @@ from numba.extending import intrinsic, models, overload, register_model
 
 from ._jit import jit
 
-__all__ = ["VECTOR_BYTES", "WIDE_VECTORS", "lanes", "lanes_of", "zeros", "load", "store", "splat", "fma"]
+__all__ = ["VECTOR_BYTES", "WIDE_VECTORS", "lanes", "lanes_of", "zeros", "load", "store", "splat", "fma",
+           "select", "unzip_even", "unzip_odd", "zip_low", "zip_high"]
 
 VECTOR_BYTES = 64  # one AVX-512 register
 
@@ -235,6 +236,146 @@ def _vector_neg(x):
         return lambda x: _neg(x)
 
 
+# ---- comparisons, masks and selects: branch-free choices, lane by lane
+#
+# ``x > y``, ``x == y`` and ``x != y`` on two Vectors give a Mask, one truth value per
+# lane (LLVM's ``<16 x i1>``); masks combine with ``&``, ``|`` and ``~``, and
+# :func:`select` picks lane by lane.  ``x != x`` is the NaN test, as for numbers.
+
+
+class Mask(types.Type):
+    """Numba type of ``lanes`` truth values, one per lane of a Vector."""
+
+    def __init__(self, lanes):
+        self.lanes = lanes
+        super().__init__(name=f"Mask(x {lanes})")
+
+
+@register_model(Mask)
+class _MaskModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, ir.VectorType(ir.IntType(1), fe_type.lanes))
+
+
+def _comparison(predicate):
+    """An intrinsic comparing two Vectors of one type with an LLVM ``fcmp``: ordered
+    (false when either lane is NaN) except ``!=``, which is true there."""
+    @intrinsic
+    def compare(typingctx, x, y):
+        if not (isinstance(x, Vector) and x == y):
+            return None
+
+        def codegen(context, builder, signature, args):
+            if predicate == "!=":
+                return builder.fcmp_unordered(predicate, args[0], args[1])
+            return builder.fcmp_ordered(predicate, args[0], args[1])
+        return Mask(x.lanes)(x, y), codegen
+    return compare
+
+
+_greater, _equal, _not_equal = _comparison(">"), _comparison("=="), _comparison("!=")
+
+
+@intrinsic
+def _and(typingctx, m, n):
+    if not (isinstance(m, Mask) and m == n):
+        return None
+    return m(m, n), lambda context, builder, signature, args: builder.and_(args[0], args[1])
+
+
+@intrinsic
+def _or(typingctx, m, n):
+    if not (isinstance(m, Mask) and m == n):
+        return None
+    return m(m, n), lambda context, builder, signature, args: builder.or_(args[0], args[1])
+
+
+@intrinsic
+def _invert(typingctx, m):
+    if not isinstance(m, Mask):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.xor(args[0], ir.Constant(args[0].type, [1] * m.lanes))
+    return m(m), codegen
+
+
+@intrinsic
+def _select(typingctx, mask, x, y):
+    if not (isinstance(mask, Mask) and isinstance(x, Vector) and x == y and mask.lanes == x.lanes):
+        return None
+    return x(mask, x, y), lambda context, builder, signature, args: builder.select(*args)
+
+
+def _overload_on(operator_, intrinsic_, kind):
+    """Make ``operator_`` on two values of one ``kind`` (Vector or Mask) call ``intrinsic_``."""
+    def typer(x, y):
+        if isinstance(x, kind) and x == y:
+            return lambda x, y: intrinsic_(x, y)
+    overload(operator_)(typer)
+
+
+_overload_on(operator.gt, _greater, Vector)
+_overload_on(operator.eq, _equal, Vector)
+_overload_on(operator.ne, _not_equal, Vector)
+_overload_on(operator.and_, _and, Mask)
+_overload_on(operator.or_, _or, Mask)
+
+
+@overload(operator.invert)
+def _mask_invert(m):
+    if isinstance(m, Mask):
+        return lambda m: _invert(m)
+
+
+# ---- moving lanes: zip and unzip (LLVM ``shufflevector``; AVX-512's ``vpermt2ps``)
+#
+# Read two vectors ``a``, ``b`` as one row of 2 x lanes numbers cut into groups of
+# ``size`` lanes.  ``unzip_even`` keeps the even-numbered groups, ``unzip_odd`` the odd
+# ones; ``zip_low`` / ``zip_high`` undo that, taking groups from ``a`` and ``b`` in turn
+# (the first and second half of the result).  With size 1 and 16 float32 lanes:
+#
+#     unzip_even(a, b, 1) = a0 a2 ... a14 b0 b2 ... b14     zip_low(a, b, 1)  = a0 b0 a1 b1 ... a7 b7
+#     unzip_odd(a, b, 1)  = a1 a3 ... a15 b1 b3 ... b15     zip_high(a, b, 1) = a8 b8 ... a15 b15
+#
+# ``size`` must be a constant (the lane order is compiled in) that divides the lanes;
+# ``size == lanes`` moves whole vectors (``unzip_even(a, b, lanes)`` is ``a``).
+
+
+def _unzip_order(n, size, odd):
+    return [2 * size * (i // size) + size * odd + i % size for i in range(n)]
+
+
+def _zip_order(n, size, high):
+    lanes = []
+    for i in range(high * n, (high + 1) * n):
+        group, within = divmod(i, 2 * size)
+        lanes.append(group * size + within % size + n * (within >= size))
+    return lanes
+
+
+def _shuffle(order):
+    """An intrinsic ``f(a, b, size)`` putting lanes of ``a ++ b`` in ``order(lanes, size)``."""
+    @intrinsic
+    def shuffle(typingctx, a, b, size):
+        if not (isinstance(a, Vector) and a == b and isinstance(size, types.IntegerLiteral)
+                and 0 < size.literal_value <= a.lanes and a.lanes % size.literal_value == 0):
+            return None
+        lanes = order(a.lanes, size.literal_value)
+
+        def codegen(context, builder, signature, args):
+            mask = ir.Constant(ir.VectorType(ir.IntType(32), len(lanes)), lanes)
+            return builder.shuffle_vector(args[0], args[1], mask)
+        return a(a, b, size), codegen
+    return shuffle
+
+
+_unzip_even = _shuffle(lambda n, size: _unzip_order(n, size, 0))
+_unzip_odd = _shuffle(lambda n, size: _unzip_order(n, size, 1))
+_zip_low = _shuffle(lambda n, size: _zip_order(n, size, 0))
+_zip_high = _shuffle(lambda n, size: _zip_order(n, size, 1))
+
+
 # ---- the same operations in plain Python, for NUMBA_DISABLE_JIT=1
 
 def _py_zeros(array):
@@ -265,7 +406,25 @@ def _py_fma(x, y, acc):
     return (x * y + acc).astype(acc.dtype)
 
 
+def _py_select(mask, x, y):
+    return np.where(mask, x, y)
+
+
+def _py_shuffle(order):
+    def shuffle(a, b, size):
+        if not (0 < size <= len(a) and len(a) % size == 0):
+            raise ValueError(f"group size {size} does not divide {len(a)} lanes")
+        return np.concatenate([a, b])[order(len(a), size)]
+    return shuffle
+
+
 if numba.config.DISABLE_JIT:
-    zeros, load, store, splat, fma = _py_zeros, _py_load, _py_store, _py_splat, _py_fma
+    # (NumPy arrays already compare into boolean masks and combine with & | ~)
+    zeros, load, store, splat, fma, select = _py_zeros, _py_load, _py_store, _py_splat, _py_fma, _py_select
+    unzip_even = _py_shuffle(lambda n, size: _unzip_order(n, size, 0))
+    unzip_odd = _py_shuffle(lambda n, size: _unzip_order(n, size, 1))
+    zip_low = _py_shuffle(lambda n, size: _zip_order(n, size, 0))
+    zip_high = _py_shuffle(lambda n, size: _zip_order(n, size, 1))
 else:
-    zeros, load, store, splat, fma = _zeros, _load, _store, _splat, _fma
+    zeros, load, store, splat, fma, select = _zeros, _load, _store, _splat, _fma, _select
+    unzip_even, unzip_odd, zip_low, zip_high = _unzip_even, _unzip_odd, _zip_low, _zip_high
