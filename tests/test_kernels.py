@@ -1224,6 +1224,43 @@ def test_map_chunks_runs_every_chunk_and_raises_their_errors(monkeypatch):
     assert len(finished) == 4 and not parallel.in_own_threads()
 
 
+def test_wait_while_spins_until_the_flag_changes_or_the_run_ends():
+    """spin.wait_while (the helpers' wait between chunks): sees a change made by another
+    thread, stops at once when no run is under way, and gives up after its rounds."""
+    import threading
+    import time
+    from minigrad.kernels import spin
+    if not spin.AVAILABLE:
+        pytest.skip("no sched_yield here: nothing spins")
+    flags, running = np.zeros(1, np.int64), np.ones(1, np.int64)
+    threading.Timer(0.05, lambda: flags.__setitem__(0, 7)).start()
+    t0 = time.perf_counter()
+    assert spin.wait_while(flags, 0, 0, running, 10**9)  # (10**9 rounds: minutes)
+    assert 0.04 < time.perf_counter() - t0 < 10
+    assert not spin.wait_while(flags, 0, 7, running, 1000)  # rounds used up, no change
+    running[0] = 0
+    t0 = time.perf_counter()
+    assert not spin.wait_while(flags, 0, 7, running, 10**9)  # no run: returns at once
+    assert time.perf_counter() - t0 < 1
+
+
+def test_spinning_helpers_still_take_jobs_put_without_the_bell(monkeypatch):
+    """The queue, not the bell, says what to do: a job whose bell was lost (two
+    threads ringing at once) is taken once the helper's spin runs out, inside a run or
+    not; ``_running`` follows the runs."""
+    import queue
+    from minigrad.kernels import parallel
+    monkeypatch.setattr(parallel, "SPIN_ROUNDS", 200)
+    helper = parallel._Worker(1)
+    for inside in (False, True):
+        reply, finished = queue.SimpleQueue(), np.zeros(1, np.int64)
+        with parallel.own_threads() if inside else contextlib.nullcontext():
+            assert parallel._running[0] == (1 if inside and parallel.in_own_threads() else 0)
+            helper.jobs.put((lambda: 42, None, reply, finished))  # no bell rung
+            assert reply.get(timeout=20) == (True, 42)
+        assert finished[0] == 1 and parallel._running[0] == 0
+
+
 def test_map_chunks_called_from_a_chunk_runs_there(monkeypatch):
     """A chunk on a helper thread that hands out work again must not wait for itself."""
     import threading

@@ -35,7 +35,7 @@ AVX-512).
 and benchmarks set it: unpinned threads stall at random on these VMs), helper k runs
 on the k-th allowed CPU and the calling thread on the first one for the time of a
 run (OpenMP itself pins it there for good once Numba's first parallel loop runs);
-helpers sleep between chunks, and unpinned, the scheduler had put helper and caller on
+helpers sleep between runs, and unpinned, the scheduler had put helper and caller on
 one CPU after any idle moment (a 0.66 ms conv at 0.95 ms, call after call).  Without
 ``OMP_PROC_BIND`` nothing is pinned.  ``MINIGRAD_NUM_THREADS`` caps the number of
 minigrad's threads (1: no helpers; BLAS and Numba keep their own threads).
@@ -47,7 +47,13 @@ channel sums) are summed in chunk order -- the same bits on every run of the sam
 program on the same machine.  (A different thread count can change the last bits.)
 
 Small problems run as one chunk on the calling thread: handing work to a helper costs
-about 25 microseconds.
+about 25 microseconds.  Most of that is waking a sleeping thread, twice (the helper,
+then the caller when the helper is done), so inside a run both *spin* for a while
+before they sleep (``spin.py``, :data:`SPIN_ROUNDS`), as OpenMP threads do.  Measured
+fwd+bwd in alternating processes: 64x6x12x12 -> 16 5x5 0.55 -> 0.49 ms, 64x32x15x15
+-> 64 3x3 4.42 -> 4.30 ms, the CIFAR training step 9.1 -> 8.7 ms.  What is left is the
+GIL: a helper that wakes while the caller runs Python between two kernels waits for
+it, asleep.
 """
 
 from __future__ import annotations
@@ -174,26 +180,43 @@ def _set_blas_threads(counts, per_thread):
     return before
 
 
+# Hand-offs without wake-ups (spin.py): inside a run, a helper that has finished a
+# chunk, and a caller waiting for a helper's chunk, spin for up to this many rounds
+# (~0.4 us each here) before they sleep on their queue.  _running[0] mirrors _runs for
+# the spinning loops, which cannot look at Python variables.
+SPIN_ROUNDS = 2000
+_running = np.zeros(1, np.int64)
+
+
 class _Worker:
-    """One helper thread that runs the jobs put in its queue, one after the other."""
+    """One helper thread that runs the jobs put in its queue, one after the other.
+
+    ``bell[0]`` counts the jobs put in the queue, so that a spinning helper sees a new
+    one without sleeping on the queue (``map_chunks`` rings it after each put)."""
 
     def __init__(self, index):
         self.index = index
         self.jobs = queue.SimpleQueue()
+        self.bell = np.zeros(1, np.int64)
         threading.Thread(target=self._loop, name=f"minigrad-{index}", daemon=True).start()
 
     def _loop(self):
+        from . import spin  # (Numba: helpers start only when kernels run)
         _state.helper = True  # work handed out from here runs here (see map_chunks)
         _pin(sorted(ALLOWED_CPUS)[self.index % len(ALLOWED_CPUS)] if ALLOWED_CPUS else 0)
         if _blas_controller():  # BLAS libraries with a count per thread: 1 here, for good
             _set_blas_threads([1] * len(_blas_controller().lib_controllers), per_thread=True)
+        taken = 0
         while True:
-            job, table, done = self.jobs.get()
+            spin.wait_while(self.bell, 0, taken, _running, SPIN_ROUNDS)  # for the next job
+            job, table, done, finished = self.jobs.get()
+            taken += 1
             try:
                 with reuse.shared_with(table):  # the caller's run scope (reuse.py)
                     done.put((True, job()))
             except BaseException as err:  # handed back to the caller, raised there
                 done.put((False, err))
+            finished[0] = 1  # (for a caller spinning on it)
 
 
 def _workers():
@@ -211,6 +234,7 @@ def _forget_workers():
     global _pool, _lock, _runs
     _pool, _lock = None, threading.Lock()
     _runs = 1 if in_own_threads() else 0
+    _running[0] = _runs
 
 
 if hasattr(os, "register_at_fork"):
@@ -251,6 +275,7 @@ def own_threads():
             _saved_blas = _set_blas_threads(ones, per_thread=False)
             restore = _pin(min(ALLOWED_CPUS)) if ALLOWED_CPUS else None
         _runs += 1
+        _running[0] = _runs
     mine = _set_blas_threads(ones, per_thread=True)  # this thread's own counts, if any
     try:
         _state.own = True
@@ -260,6 +285,7 @@ def own_threads():
         _set_blas_threads(mine, per_thread=True)
         with _lock:
             _runs -= 1
+            _running[0] = _runs  # (0: spinning helpers go to sleep)
             if _runs == 0:
                 _set_blas_threads(_saved_blas, per_thread=False)
                 _saved_blas = None
@@ -298,18 +324,23 @@ def map_chunks(fn, n, work, min_work=None):
     if not workers:
         return [fn(*r) for r in ranges]
     table = reuse.current_table()
+    from . import spin
     with own_threads():
         replies = []
         for i, (start, stop) in enumerate(ranges[1:]):
-            reply = queue.SimpleQueue()
-            workers[i % len(workers)].jobs.put((lambda a=start, b=stop: fn(a, b), table, reply))
-            replies.append(reply)
+            reply, finished = queue.SimpleQueue(), np.zeros(1, np.int64)
+            worker = workers[i % len(workers)]
+            worker.jobs.put((lambda a=start, b=stop: fn(a, b), table, reply, finished))
+            worker.bell[0] += 1
+            replies.append((reply, finished))
         outcomes = []
         try:
             outcomes.append((True, fn(*ranges[0])))  # the first chunk on the calling thread
         except BaseException as err:
             outcomes.append((False, err))
-        outcomes += [reply.get() for reply in replies]  # wait for all, even after an error
+        for reply, finished in replies:  # wait for all, even after an error
+            spin.wait_while(finished, 0, 0, _running, SPIN_ROUNDS)
+            outcomes.append(reply.get())
     for ok, value in outcomes:
         if not ok:
             raise value
