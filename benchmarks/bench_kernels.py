@@ -84,12 +84,12 @@ def bench_conv(repeats, ref):
 
         def ours():
             # as the executor runs a training step: one run scope (the weight gradient
-            # reuses the forward's rearranged input, minigrad/kernels/reuse.py) and
-            # minigrad's threads with BLAS on one thread (minigrad/kernels/parallel.py)
+            # reuses the forward's rearranged input, minigrad/kernels/reuse.py),
+            # minigrad's threads with BLAS on one thread (minigrad/kernels/parallel.py),
+            # and both gradients in one call (minigrad/fusion.py)
             with run_scope(), own_threads():
                 K.conv2d_forward(x, w, b, one, zero, one)
-                K.conv2d_grad_input(gy, w, x.shape, one, zero, one)
-                K.conv2d_grad_weight(gy, x, w.shape, one, zero, one)
+                K.conv2d_backward(gy, x, w, one, zero, one)
 
         def torch_version():
             return ref.load("case_conv", x, w, b, gy)

@@ -129,9 +129,13 @@ class Plan:
         for pos, (slot, node, _, args, fused_from) in enumerate(self.compiled_steps):
             call = f"f[{pos}]({', '.join(f'v{a}' for a in args)})"
             what = node.op.name
-            if fused_from is not None:
-                what = f"{fused_from.op.name} {fused_from.name!r} + {what}, fused"
-            lines.append(f"    v{slot} = {call}  # {node.name} ({what})")
+            if isinstance(slot, tuple):  # fused siblings: one call, two values
+                what = f"{what} + {fused_from.op.name} {fused_from.name!r}, one kernel"
+                lines.append(f"    {', '.join(f'v{s}' for s in slot)} = {call}  # {node.name} ({what})")
+            else:
+                if fused_from is not None:
+                    what = f"{fused_from.op.name} {fused_from.name!r} + {what}, fused"
+                lines.append(f"    v{slot} = {call}  # {node.name} ({what})")
             dead = [a for a in dict.fromkeys(args) if last_use.get(a) == pos and a not in fetched]
             if dead:
                 lines.append("    del " + ", ".join(f"v{a}" for a in dead))

@@ -24,6 +24,13 @@ The rules, written as "consumer(producer(...))":
 
 Each rule looks at the two nodes and returns the fused function of the *producer's*
 inputs, or ``None`` when the pair does not qualify.
+
+**Siblings.**  Two nodes may also share their inputs rather than feed each other: a
+conv's input gradient ``conv2d_grad_input(g, w, x)`` and weight gradient
+``conv2d_grad_weight(g, x, w)``.  Both start by rearranging ``g``, and both hand
+chunks of the batch to minigrad's threads; ``kernels.conv2d_backward`` does both in
+one pass, the same bits.  The fused step gives both values (``v7, v9 = f[4](...)`` in
+the plan's source) and runs where the first of the two did.
 """
 
 from __future__ import annotations
@@ -58,13 +65,52 @@ def _relu_grad_of_max_pool_grad(consumer, producer):
 RULES = {"relu": _relu_of_conv, "relu_grad": _relu_grad_of_max_pool_grad}
 
 
+def _conv_backward(grad_input, grad_weight):
+    """conv2d_grad_input(g, w, x) and conv2d_grad_weight(g, x, w) of one conv (the same
+    three inputs and attributes) -> one function of (g, w, x) giving both."""
+    g, w, x = grad_input.inputs
+    if list(grad_weight.inputs) != [g, x, w] or grad_input.attrs != grad_weight.attrs:
+        return None
+    a = grad_input.attrs
+
+    def conv2d_backward(g, w, x):
+        return kernels.conv2d_backward(g, x, w, a["stride"], a["padding"], a["dilation"])
+    return conv2d_backward
+
+
+# first sibling's op name -> (second sibling's op name, rule)
+SIBLINGS = {"conv2d_grad_input": ("conv2d_grad_weight", _conv_backward)}
+
+
+def _fuse_siblings(out):
+    """Merge sibling steps (module docstring) in the list of fused-step tuples ``out``:
+    the merged step has a pair of slots and names the second sibling in ``fused_from``."""
+    by_op = {}
+    for j, (_, node, *_) in enumerate(out):
+        by_op.setdefault(node.op.name, []).append(j)
+    dropped = set()
+    for i, (slot, node, fn, args, fused_from) in enumerate(out):
+        if node.op.name not in SIBLINGS or fused_from is not None:
+            continue
+        other_op, rule = SIBLINGS[node.op.name]
+        for j in by_op.get(other_op, []):
+            other = out[j][1]
+            fused = None if j in dropped or out[j][4] is not None else rule(node, other)
+            if fused is not None:
+                out[min(i, j)] = ((slot, out[j][0]), node, fused, args, other)
+                dropped.add(max(i, j))
+                break
+    return [step for k, step in enumerate(out) if k not in dropped]
+
+
 def fuse(steps, fetched_slots):
     """The plan's steps with qualifying (producer, consumer) pairs merged.
 
     ``steps`` are the executor's ``(slot, node, function, argument slots)`` tuples in
     run order.  Returns ``(slot, node, function, argument slots, fused_from)`` tuples:
     a fused step sits where the consumer was, takes the producer's arguments, and
-    names the producer in ``fused_from`` (``None`` for ordinary steps)."""
+    names the producer in ``fused_from`` (``None`` for ordinary steps).  Fused
+    siblings give a step whose ``slot`` is a pair (:func:`_fuse_siblings`)."""
     uses = Counter(a for *_, args in steps for a in args)
     position = {slot: i for i, (slot, *_) in enumerate(steps)}
     out = [(slot, node, fn, args, None) for slot, node, fn, args in steps]
@@ -82,4 +128,4 @@ def fuse(steps, fetched_slots):
         if fused is not None:
             out[i] = (slot, node, fused, steps[j][3], producer)
             dropped.add(j)
-    return [step for i, step in enumerate(out) if i not in dropped]
+    return _fuse_siblings([step for i, step in enumerate(out) if i not in dropped])

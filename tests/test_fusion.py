@@ -106,3 +106,60 @@ def test_relu_grad_after_pool_of_another_tensor_is_not_fused():
     fast = g.run(da)
     slow, _ = g.run(da, trace=True)
     np.testing.assert_array_equal(fast, slow)
+
+
+def _two_convs():
+    """conv -> relu -> conv -> loss: the second conv needs both of its gradients."""
+    rng = np.random.default_rng(2)
+    g = mg.Graph("two convs")
+    with g:
+        x = mg.placeholder("x", (None, 2, 9, 9))
+        w1 = mg.parameter("w1", (rng.standard_normal((9, 2, 3, 3)) * 0.5).astype("float32"))
+        w2 = mg.parameter("w2", (rng.standard_normal((3, 9, 3, 3)) * 0.5).astype("float32"))
+        h = mg.conv2d(mg.relu(mg.conv2d(x, w1)), w2, padding=1)
+        loss = mg.sum(h * h)
+        grads = mg.grad(loss, [w1, w2])
+    return g, [loss] + grads, {x: rng.standard_normal((4, 2, 9, 9)).astype("float32")}
+
+
+def test_conv_gradient_siblings_run_as_one_kernel():
+    """conv2d_grad_input and conv2d_grad_weight of the second conv: one line of the
+    plan gives both values (kernels.conv2d_backward), the same bits as the
+    interpreter, which runs them one by one."""
+    g, fetches, feed = _two_convs()
+    source = g.compile(fetches).source
+    fused = [line for line in source.splitlines() if "one kernel" in line]
+    assert len(fused) == 1 and "conv2d_grad_input + conv2d_grad_weight" in fused[0]
+    assert fused[0].split("=")[0].count(",") == 1  # two values
+    fast = g.run(fetches, feed)
+    slow, trace = g.run(fetches, feed, trace=True)
+    assert [e.node.op.name for e in trace].count("conv2d_grad_weight") == 2
+    for a, b in zip(fast, slow):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_gradients_of_different_convs_are_not_siblings():
+    """Only the input and weight gradients of one conv -- the same g, w and x, the same
+    stride, padding and dilation -- are fused."""
+    from minigrad.ops.conv import conv2d_grad_input, conv2d_grad_weight
+    rng = np.random.default_rng(3)
+    g = mg.Graph()
+    one, zero = (1, 1), (0, 0)
+    with g:
+        x, x2 = mg.placeholder("x", (2, 3, 6, 6)), mg.placeholder("x2", (2, 3, 6, 6))
+        gy = mg.placeholder("gy", (2, 4, 4, 4))
+        w = mg.parameter("w", rng.standard_normal((4, 3, 3, 3)).astype("float32"))
+        gx = conv2d_grad_input(gy, w, x, one, zero, one)
+        other = conv2d_grad_weight(gy, x2, w, one, zero, one)  # another x
+        gw = conv2d_grad_weight(gy, x, w, one, zero, one)
+    source = g.compile([gx, other, gw]).source
+    fused = [line for line in source.splitlines() if "one kernel" in line]
+    assert len(fused) == 1 and repr(gw.name) in fused[0] and repr(other.name) not in fused[0]
+    feed = {x: rng.standard_normal((2, 3, 6, 6)).astype("float32"),
+            x2: rng.standard_normal((2, 3, 6, 6)).astype("float32"),
+            gy: rng.standard_normal((2, 4, 4, 4)).astype("float32")}
+    fast = g.run([gx, other, gw], feed)
+    slow, _ = g.run([gx, other, gw], feed, trace=True)
+    for a, b in zip(fast, slow):
+        assert a.tobytes() == b.tobytes()
+    assert not np.array_equal(fast[1], fast[2])

@@ -454,6 +454,8 @@ def _check_conv_against_reference(x_shape, w_shape, stride, padding, dilation, d
     assert gw.shape == w.shape and gw.dtype == dtype
     np.testing.assert_allclose(gx, K.conv2d_grad_input_reference(gy, w, x.shape, *args), **tol(dtype))
     np.testing.assert_allclose(gw, K.conv2d_grad_weight_reference(gy, x, w.shape, *args), **tol(dtype))
+    gx_both, gw_both = K.conv2d_backward(gy, x, w, *args)  # both in one call: the same bits
+    assert gx_both.tobytes() == gx.tobytes() and gw_both.tobytes() == gw.tobytes()
 
 
 @pytest.mark.parametrize("path", PATHS[1:])
@@ -1149,13 +1151,15 @@ CHUNKED_CONVS = [  # (input channels, weight shape, stride, padding, dilation, p
 @pytest.mark.parametrize("n", [3, 5, 8])
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("tiled_dots", [False, True])
-def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path, n, dtype, tiled_dots,
+@pytest.mark.parametrize("both", [False, True])
+def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path, n, dtype, tiled_dots, both,
                                    monkeypatch):
     """The conv kernels on chunks of images on threads (kernels/parallel.py): the
     reference's values, the bias sums they leave in a run scope, and the same bits on
     every run.  (Not the same bits as one chunk: BLAS may block a product of another
     width differently.)  ``tiled_dots``: the weight gradients' sums over pixels or
-    tiles run on gemm_nt.py's kernel even though they are short here."""
+    tiles run on gemm_nt.py's kernel even though they are short here.  ``both``: the
+    two gradients in one call (conv2d_backward), the same bits as one by one."""
     from minigrad.kernels import gemm_nt, parallel, reuse, simd
     monkeypatch.setattr(gemm_nt, "MIN_DEPTH", 1 if tiled_dots else 10**9)
     monkeypatch.setattr(simd, "WIDE_VECTORS", tiled_dots)
@@ -1168,8 +1172,11 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
     def run():
         with reuse.run_scope(), conv_path(path):
             y = K.conv2d_forward(x, w, b, *args)
-            gx = K.conv2d_grad_input(gy, w, x.shape, *args)
-            gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
+            if both:
+                gx, gw = K.conv2d_backward(gy, x, w, *args)
+            else:
+                gx = K.conv2d_grad_input(gy, w, x.shape, *args)
+                gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
             gb = K.conv2d_grad_bias(gy)
         return y, gx, gw, gb
 
@@ -1189,6 +1196,10 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
     again = run()
     for a, b_ in zip(chunked, again):
         assert a.tobytes() == b_.tobytes()
+    if both:
+        both = False
+        for a, b_ in zip(chunked, run()):  # one by one
+            assert a.tobytes() == b_.tobytes()
     want = (K.conv2d_forward_reference(x, w, b, *args), K.conv2d_grad_input_reference(gy, w, x.shape, *args),
             K.conv2d_grad_weight_reference(gy, x, w.shape, *args), gy.sum(axis=(0, 2, 3)))
     for got, ref in zip(chunked, want):

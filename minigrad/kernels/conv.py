@@ -67,7 +67,8 @@ from ._jit import nonneg as _nn  # an index Numba may treat as non-negative: SIM
 from . import direct, gemm_nt, gemm_simd, parallel, reuse, winograd
 
 __all__ = [
-    "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_grad_bias", "conv2d_path",
+    "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_backward", "conv2d_grad_bias",
+    "conv2d_path",
     "conv2d_forward_reference", "conv2d_grad_input_reference", "conv2d_grad_weight_reference",
     "conv2d_grad_bias_reference",
 ]
@@ -587,6 +588,41 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
     parts = _by_images(images, g)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
     return parallel.sum_in_order([gw for gw, _ in parts]).reshape(cout, c, kh, kw)
+
+
+def conv2d_backward(gy, x, w, stride, padding, dilation):
+    """``(dL/dx, dL/dw)`` given dL/dy ``gy``: what :func:`conv2d_grad_input` and
+    :func:`conv2d_grad_weight` give, the same bits, in one call.
+
+    Why one call: both gradients start from ``gy`` rearranged the same way (im2col's
+    gradient columns, Winograd's output-gradient tiles), and each call cuts the batch
+    into chunks and hands them to minigrad's threads (``parallel.py``).  Together, each
+    chunk's rearranged ``gy`` feeds both products while it is still in the caches, and
+    the threads take over once instead of twice.  The executor calls this when a plan
+    needs both gradients of a conv (``minigrad/fusion.py``).  Where the two passes take
+    different paths (``conv2d_path``), it simply runs them one after the other."""
+    g = _geometry(x.shape, w.shape, stride, padding, dilation)
+    n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
+    dtype = gy.dtype
+    paths = {conv2d_path(x.shape, w.shape, stride, padding, dilation, op=op) for op in ("grad_input", "grad_weight")}
+    if len(paths) > 1 or paths & {"blocked", "direct"} or x.dtype != dtype or w.dtype != dtype:
+        return (conv2d_grad_input(gy, w, x.shape, stride, padding, dilation),
+                conv2d_grad_weight(gy, x, w.shape, stride, padding, dilation))
+    gy, x, w = _as(gy, dtype), _as(x, dtype), _as(w, dtype)
+    if paths == {"winograd"}:
+        return winograd.winograd_backward(gy, x, w, padding)
+    w2_t = w.reshape(cout, -1).T
+    gx = np.zeros((n, c, h, wd), dtype=dtype)
+
+    def images(start, stop):
+        gcol, sums = _gradient_columns(gy, start, stop, uses=1)
+        _col2im(gemm_simd.matmul(w2_t, gcol), gx[start:stop], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        col = _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        return gemm_nt.matmul_nt(gcol, col), sums
+
+    parts = _by_images(images, g)
+    reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
+    return gx, parallel.sum_in_order([gw for gw, _ in parts]).reshape(cout, c, kh, kw)
 
 
 # -------------------------------------------------------------- NumPy reference twins

@@ -54,7 +54,7 @@ import numpy as np
 from . import gemm_nt, gemm_simd, parallel, reuse, simd
 from ._jit import jit
 
-__all__ = ["winograd_forward", "winograd_grad_input", "winograd_grad_weight",
+__all__ = ["winograd_forward", "winograd_grad_input", "winograd_grad_weight", "winograd_backward",
            "winograd_applies", "G", "B_T", "A_T"]
 
 # The three transform matrices of F(2x2, 3x3).  The loops below spell out the products
@@ -377,10 +377,10 @@ def _input_tiles(x, start, stop, ph, pw, th, tw):
     return reuse.remember("winograd input", (x,), (ph, pw, start, stop), compute)
 
 
-def _output_grad_tiles(gy, start, stop, th, tw):
+def _output_grad_tiles(gy, start, stop, th, tw, uses=2):
     """dM as (16, Cout, tiles) matrices for images ``start:stop`` of ``gy``, and the
     float64 sum of each channel (the bias gradient, made on the way); needed by both
-    gradients, computed once per run."""
+    gradients, computed once per run (``uses=1``: by one call that does both)."""
     def compute():
         part = gy[start:stop]
         cout = gy.shape[1]
@@ -388,7 +388,7 @@ def _output_grad_tiles(gy, start, stop, th, tw):
         sums = np.zeros(cout, np.float64)
         _output_transform_adjoint(part, th, tw, flat, sums)
         return dm, sums
-    return reuse.remember("winograd output gradient", (gy,), (th, tw, start, stop), compute)
+    return reuse.remember("winograd output gradient", (gy,), (th, tw, start, stop), compute, uses)
 
 
 # Each public kernel runs its whole chain -- tile transform, 16 GEMMs, tile transform
@@ -441,6 +441,36 @@ def winograd_grad_input(gy, w, x_shape, padding):
     return dx
 
 
+def _weight_gradient_products(dm, v):
+    """dU[xi] = dM[xi] @ V[xi]^T, (16, Cout, C): sums over the chunk's tiles -- long
+    dot products of rows, which the register-tiled kernel of gemm_nt.py does faster
+    than BLAS."""
+    return np.stack([gemm_nt.matmul_nt(dm[xi], v[xi]) for xi in range(16)])
+
+
+def winograd_backward(gy, x, w, padding):
+    """``(dL/dx, dL/dw)`` in one pass over the chunks of images: what
+    :func:`winograd_grad_input` and :func:`winograd_grad_weight` give, the same bits,
+    with one hand-off to the helper threads instead of two, and each chunk's
+    output-gradient tiles used by both products while they are still in the caches."""
+    n, c, h, wd, ph, pw, oh, ow, th, tw = _geometry(x.shape, padding)
+    cout = w.shape[0]
+    u_t = np.ascontiguousarray(_filter_transform(w).transpose(0, 2, 1))
+    dx = np.empty((n, c, h, wd), dtype=gy.dtype)
+
+    def images(start, stop):
+        dm, sums = _output_grad_tiles(gy, start, stop, th, tw, uses=1)
+        du = _weight_gradient_products(dm, _input_tiles(x, start, stop, ph, pw, th, tw))
+        flat, dv = _tile_buffer(c, dm.shape[2], gy.dtype)
+        gemm_simd.planes_to(u_t, dm, dv)  # dV[xi] = U[xi]^T @ dM[xi]
+        _input_transform_adjoint(flat, c, stop - start, h, wd, ph, pw, th, tw, dx[start:stop])
+        return du, sums
+
+    parts = _by_images(images, n, c, cout, th, tw)
+    reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
+    return dx, _filter_gradient(parallel.sum_in_order([du for du, _ in parts]))
+
+
 def winograd_grad_weight(gy, x, padding):
     """dL/dw: dU = dM @ V^T per tile position (summed over the chunks of images, in
     order), then dW = G^T dU G."""
@@ -449,11 +479,7 @@ def winograd_grad_weight(gy, x, padding):
 
     def images(start, stop):
         dm, sums = _output_grad_tiles(gy, start, stop, th, tw)
-        v = _input_tiles(x, start, stop, ph, pw, th, tw)
-        # dU[xi] = dM[xi] @ V[xi]^T sums over the chunk's tiles: long dot products of
-        # rows, which the register-tiled kernel of gemm_nt.py does faster than BLAS
-        du = np.stack([gemm_nt.matmul_nt(dm[xi], v[xi]) for xi in range(16)])  # (16, Cout, C)
-        return du, sums
+        return _weight_gradient_products(dm, _input_tiles(x, start, stop, ph, pw, th, tw)), sums
 
     parts = _by_images(images, n, c, cout, th, tw)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
