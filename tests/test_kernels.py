@@ -248,6 +248,35 @@ def test_winograd_vector_transforms_write_only_their_tiles(nt, dtype):
     assert not np.any(flat[:, :cout * nt] == SENTINEL)
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape, padding", [((2, 8, 5, 34), (0, 0)),   # 16 tiles a row: one whole vector
+                                            ((1, 9, 6, 40), (1, 1)),   # 20: a vector and a part
+                                            ((2, 8, 7, 33), (0, 2)),   # 17, wide padding
+                                            ((3, 8, 4, 3), (1, 0))])   # 1
+def test_winograd_transforms_on_vectors_of_tiles(shape, padding, dtype):
+    """The input transform and its adjoint take a row of tiles a vector at a time
+    (winograd.py): rows of more tiles than a vector has lanes, exactly as many, and
+    fewer; against the reference, and the input transform writes nothing past the last
+    channel's tiles."""
+    from minigrad.kernels.winograd import _geometry, _input_transform, _tile_buffer
+    rng = np.random.default_rng(sum(shape))
+    x, w = rand(rng, shape, dtype), rand(rng, (5, shape[1], 3, 3), dtype)
+    args = ((1, 1), padding, (1, 1))
+    with conv_path("winograd"):
+        y = K.conv2d_forward(x, w, None, *args)
+        gy = rand(rng, y.shape, dtype)
+        gx, gw = K.conv2d_backward(gy, x, w, *args)
+    np.testing.assert_allclose(y, K.conv2d_forward_reference(x, w, None, *args), **tol(dtype))
+    np.testing.assert_allclose(gx, K.conv2d_grad_input_reference(gy, w, x.shape, *args), **tol(dtype))
+    np.testing.assert_allclose(gw, K.conv2d_grad_weight_reference(gy, x, w.shape, *args), **tol(dtype))
+    n, c, h, wd, ph, pw, oh, ow, th, tw = _geometry(x.shape, padding)
+    flat, _ = _tile_buffer(c, n * th * tw, dtype)
+    flat[...] = SENTINEL
+    _input_transform(x, ph, pw, th, tw, flat)
+    assert np.all(flat[:, c * n * th * tw:] == SENTINEL)
+    assert not np.any(flat[:, :c * n * th * tw] == SENTINEL)
+
+
 def test_products_reach_the_register_kernels(monkeypatch):
     """Routing: were a caller to fall back to np.matmul, every value test would still
     pass (the same maths); only a spy sees which kernel ran.  (On a CPU with AVX-512:

@@ -9,7 +9,9 @@ number, fused multiply-add.  This module gives Numba code those steps:
 
 * :func:`zeros` -- a vector of zeros, with the lanes and dtype of an array's numbers;
 * :func:`load` / :func:`store` -- the ``lanes`` consecutive numbers ``a[i, j:j+lanes]``
-  of a 2-D array whose rows are contiguous;
+  of a 2-D array whose rows are contiguous; :func:`load_first` / :func:`store_first`
+  read or write only the first ``count`` of them (masked: the rest reads as 0, or is
+  left alone), for the last, partial vector of a row;
 * :func:`splat` -- one number copied into every lane (a "broadcast");
 * :func:`fma` -- ``x * y + acc`` lane by lane, rounded once (a fused multiply-add);
 * and the operators ``x + y``, ``x - y`` and ``-x``, lane by lane, so that a jitted
@@ -44,8 +46,9 @@ from numba.extending import intrinsic, models, overload, register_model
 
 from ._jit import jit
 
-__all__ = ["VECTOR_BYTES", "WIDE_VECTORS", "lanes", "lanes_of", "zeros", "load", "store", "splat", "fma",
-           "select", "unzip_even", "unzip_odd", "zip_low", "zip_high"]
+__all__ = ["VECTOR_BYTES", "WIDE_VECTORS", "lanes", "lanes_of", "zeros", "load", "store", "load_first", "store_first",
+           "splat", "fma",
+           "select", "unzip_even", "unzip_odd", "zip_low", "zip_high", "shift_in"]
 
 VECTOR_BYTES = 64  # one AVX-512 register
 
@@ -163,6 +166,66 @@ def _store(typingctx, array, i, j, value):
         builder.store(args[3], pointer, align=array.dtype.bitwidth // 8)
         return context.get_dummy_value()
     return types.void(array, i, j, value), codegen
+
+
+def _first_lanes(builder, lanes, count):
+    """The mask of lanes ``0..count-1`` (``count`` an LLVM integer)."""
+    i32 = ir.IntType(32)
+    width = count.type.width
+    n = builder.trunc(count, i32) if width > 32 else builder.sext(count, i32) if width < 32 else count
+    limit = builder.insert_element(ir.Constant(ir.VectorType(i32, lanes), ir.Undefined), n, ir.Constant(i32, 0))
+    limit = builder.shuffle_vector(limit, ir.Constant(ir.VectorType(i32, lanes), ir.Undefined),
+                                   ir.Constant(ir.VectorType(i32, lanes), [0] * lanes))
+    return builder.icmp_signed("<", ir.Constant(ir.VectorType(i32, lanes), list(range(lanes))), limit)
+
+
+def _masked(vector):
+    """Name suffix of LLVM's masked load and store for ``vector`` (a Vector type)."""
+    return f"v{vector.lanes}{'f32' if vector.dtype.bitwidth == 32 else 'f64'}.p0"
+
+
+@intrinsic
+def _load_first(typingctx, array, i, j, count):
+    # like _load, but only lanes 0..count-1 are read, the others are 0 (a masked
+    # load): a row's last, partial vector, without reading beyond it
+    if not (_float_matrix(array) and isinstance(i, types.Integer) and isinstance(j, types.Integer)
+            and isinstance(count, types.Integer)):
+        return None
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        pointer = _vector_pointer(context, builder, signature.args[0], args[0], args[1], args[2], vector)
+        llvm_vector = context.get_value_type(vector)
+        mask = _first_lanes(builder, vector.lanes, args[3])
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(llvm_vector, [pointer.type, i32, mask.type, llvm_vector]),
+            f"llvm.masked.load.{_masked(vector)}")
+        return builder.call(fn, [pointer, ir.Constant(i32, vector.dtype.bitwidth // 8), mask,
+                                 ir.Constant(llvm_vector, None)])
+    return vector(array, i, j, count), codegen
+
+
+@intrinsic
+def _store_first(typingctx, array, i, j, value, count):
+    # like _store, but only lanes 0..count-1 are written (an AVX-512 masked store): the
+    # last, partial vector of a row, without touching what lies beyond it
+    if not (_float_matrix(array) and isinstance(i, types.Integer) and isinstance(j, types.Integer)
+            and value == Vector(array.dtype) and isinstance(count, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        pointer = _vector_pointer(context, builder, signature.args[0], args[0], args[1], args[2],
+                                  signature.args[3])
+        mask = _first_lanes(builder, value.lanes, args[4])
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [context.get_value_type(value), pointer.type, i32,
+                                                            mask.type]),
+            f"llvm.masked.store.{_masked(value)}")
+        builder.call(fn, [args[3], pointer, ir.Constant(i32, value.dtype.bitwidth // 8), mask])
+        return context.get_dummy_value()
+    return types.void(array, i, j, value, count), codegen
 
 
 @intrinsic
@@ -340,6 +403,10 @@ def _mask_invert(m):
 #
 # ``size`` must be a constant (the lane order is compiled in) that divides the lanes;
 # ``size == lanes`` moves whole vectors (``unzip_even(a, b, lanes)`` is ``a``).
+#
+# ``shift_in(carry, v)``: ``v``'s lanes moved up by one, with ``carry``'s last lane in
+# lane 0 -- the vector of "each lane's left neighbour", when the neighbour of lane 0
+# is the last lane of the vector before.
 
 
 def _unzip_order(n, size, odd):
@@ -376,6 +443,21 @@ _zip_low = _shuffle(lambda n, size: _zip_order(n, size, 0))
 _zip_high = _shuffle(lambda n, size: _zip_order(n, size, 1))
 
 
+def _shift_in_order(n):
+    return [n - 1] + [n + i for i in range(n - 1)]
+
+
+@intrinsic
+def _shift_in(typingctx, carry, v):
+    if not (isinstance(v, Vector) and carry == v):
+        return None
+    lanes = _shift_in_order(v.lanes)
+
+    def codegen(context, builder, signature, args):
+        return builder.shuffle_vector(args[0], args[1], ir.Constant(ir.VectorType(ir.IntType(32), len(lanes)), lanes))
+    return v(carry, v), codegen
+
+
 # ---- the same operations in plain Python, for NUMBA_DISABLE_JIT=1
 
 def _py_zeros(array):
@@ -398,6 +480,22 @@ def _py_store(array, i, j, value):
     array[i, j:j + len(value)] = value
 
 
+def _py_load_first(array, i, j, count):
+    count = max(0, min(count, lanes(array.dtype)))
+    if not (0 <= i < array.shape[0] and 0 <= j and j + count <= array.shape[1]):
+        raise IndexError(f"vector [{i}, {j}:{j + count}] outside an array of shape {array.shape}")
+    out = np.zeros(lanes(array.dtype), array.dtype)
+    out[:count] = array[i, j:j + count]
+    return out
+
+
+def _py_store_first(array, i, j, value, count):
+    count = max(0, min(count, len(value)))
+    if not (0 <= i < array.shape[0] and 0 <= j and j + count <= array.shape[1]):
+        raise IndexError(f"vector [{i}, {j}:{j + count}] outside an array of shape {array.shape}")
+    array[i, j:j + count] = value[:count]
+
+
 def _py_splat(x):
     return np.full(lanes(type(x)), x)
 
@@ -418,13 +516,20 @@ def _py_shuffle(order):
     return shuffle
 
 
+def _py_shift_in(carry, v):
+    return np.concatenate([carry, v])[_shift_in_order(len(v))]
+
+
 if numba.config.DISABLE_JIT:
     # (NumPy arrays already compare into boolean masks and combine with & | ~)
     zeros, load, store, splat, fma, select = _py_zeros, _py_load, _py_store, _py_splat, _py_fma, _py_select
+    load_first, store_first = _py_load_first, _py_store_first
     unzip_even = _py_shuffle(lambda n, size: _unzip_order(n, size, 0))
     unzip_odd = _py_shuffle(lambda n, size: _unzip_order(n, size, 1))
     zip_low = _py_shuffle(lambda n, size: _zip_order(n, size, 0))
     zip_high = _py_shuffle(lambda n, size: _zip_order(n, size, 1))
+    shift_in = _py_shift_in
 else:
     zeros, load, store, splat, fma, select = _zeros, _load, _store, _splat, _fma, _select
-    unzip_even, unzip_odd, zip_low, zip_high = _unzip_even, _unzip_odd, _zip_low, _zip_high
+    load_first, store_first = _load_first, _store_first
+    unzip_even, unzip_odd, zip_low, zip_high, shift_in = _unzip_even, _unzip_odd, _zip_low, _zip_high, _shift_in
