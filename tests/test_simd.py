@@ -124,20 +124,24 @@ def test_comparisons_refuse_mixed_dtypes():
 def _masked(a, out, j, count):
     simd.store_first(out, 0, j, simd.load_first(a, 0, 0, count), count)
     simd.store(out, 1, 0, simd.load_first(a, 0, 0, count))
+    simd.store(out, 2, 0, simd.keep_first(simd.load(a, 0, 0), count))
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_masked_loads_and_stores_touch_only_the_first_lanes(dtype):
     """load_first reads ``count`` lanes, the rest are 0; store_first writes ``count``
     lanes and leaves the rest of the row as it was -- also when the array ends right
-    after them (the twins check the bounds that the compiled code cannot)."""
+    after them (the twins check the bounds that the compiled code cannot); keep_first
+    zeroes the lanes after ``count``."""
     n = simd.lanes(dtype)
     a = np.arange(1, n + 1, dtype=dtype)[None]
     for count in range(n + 1):
-        out = np.full((2, n + 3), -7.0, dtype)
+        out = np.full((3, n + 3), -7.0, dtype)
         _masked(a, out, 3, count)
         np.testing.assert_array_equal(out[0], [-7.0] * 3 + list(range(1, count + 1)) + [-7.0] * (n - count))
         np.testing.assert_array_equal(out[1, :n], list(range(1, count + 1)) + [0] * (n - count))
+        np.testing.assert_array_equal(out[2, :n], out[1, :n])
+        np.testing.assert_array_equal(simd._py_keep_first(a[0], count), out[2, :n])
         short = a[:, :count]  # an array of exactly ``count`` numbers
         np.testing.assert_array_equal(simd._py_load_first(short, 0, 0, count)[:count], a[0, :count])
     with pytest.raises(IndexError):

@@ -138,30 +138,34 @@ def _input_transform(x, ph, pw, th, tw, v):
     The tiles of a row of tiles are transformed a vector at a time (16 float32 tiles,
     on ``simd`` vectors): their patches' columns are the even and odd pixels of the
     image rows (:func:`_patch_columns`), and the 16 results of each tile position go to
-    16 consecutive places of their plane (a masked store for a last, partial vector).
-    The image rows are copied into the scratch a vector at a time too (masked loads
-    and stores: no reads past a row).  Tile by tile, with a plain copy, the same loop
+    16 consecutive places of their plane.  The image rows are copied into the scratch
+    a vector at a time too.  Tile by tile, with a plain copy, the same loop
     took 0.29-0.31 ms for 32 images of 32x15x15; like this 0.14 ms (float32), about
     what writing the 3.2 MB of tiles costs (the same bits)."""
     n, c, h, w = x.shape
     nt = n * th * tw
     lanes = simd.lanes_of(v)
     groups = -(-tw // lanes)  # vectors of tiles per row of tiles
-    p = np.zeros((2 * th + 2, 2 * lanes * groups + 2), dtype=x.dtype)  # (room for the last loads)
-    rows = x.reshape(n * c * h, w)  # (image rows, as simd.load reads them)
-    for b in range(n):
-        for ch in range(c):
-            first = (b * c + ch) * h
+    # (room for the last loads of a row of tiles, and for whole vectors copied in)
+    p = np.zeros((2 * th + 2, 2 * lanes * groups + 2 + lanes + pw), dtype=x.dtype)
+    pixels = x.reshape(1, x.size)  # (as one row: whole vectors may run on into the next image row)
+    for ch in range(c):  # (channel-major: the places q below only grow, see the stores)
+        for b in range(n):
+            first = (b * c + ch) * h * w
             for i in range(h):  # copied a vector at a time; the scratch keeps zeros where no pixel lands
                 for j in range(0, w, lanes):
                     count = min(lanes, w - j)
-                    simd.store_first(p, i + ph, j + pw, simd.load_first(rows, first + i, j, count), count)
+                    at = first + i * w + j
+                    if at + lanes > x.size:  # x's very end: read no further
+                        row = simd.load_first(pixels, 0, at, count)
+                    else:
+                        row = simd.keep_first(simd.load(pixels, 0, at), count)
+                    simd.store(p, i + ph, j + pw, row)
             for ti in range(th):
                 r = 2 * ti
                 for g in range(groups):
                     s = 2 * lanes * g  # first column of this vector's first tile
                     q = ch * nt + b * th * tw + ti * tw + lanes * g  # and its place in the planes
-                    count = min(lanes, tw - lanes * g)
                     d00, d01, d02, d03 = _patch_columns(simd.load(p, r, s), simd.load(p, r, s + lanes),
                                                         simd.load(p, r, s + 2), simd.load(p, r, s + 2 + lanes))
                     d10, d11, d12, d13 = _patch_columns(simd.load(p, r + 1, s), simd.load(p, r + 1, s + lanes),
@@ -178,21 +182,24 @@ def _input_transform(x, ph, pw, th, tw, v):
                     b0, b1, b2, b3 = _bt(d01, d11, d21, d31)
                     c0, c1, c2, c3 = _bt(d02, d12, d22, d32)
                     e0, e1, e2, e3 = _bt(d03, d13, d23, d33)
-                    # ... B: transform each of the 4 rows, 16 tiles' values per store
-                    _store_row(v, 0, q, count, a0, b0, c0, e0)
-                    _store_row(v, 4, q, count, a1, b1, c1, e1)
-                    _store_row(v, 8, q, count, a2, b2, c2, e2)
-                    _store_row(v, 12, q, count, a3, b3, c3, e3)
+                    # ... B: transform each of the 4 rows, 16 tiles' values per store.  Whole
+                    # vectors: lanes past the row's last tile land where the next tiles go,
+                    # stored later (q only grows), or, at the very end, in the planes'
+                    # padding (_tile_buffer)
+                    _store_row(v, 0, q, a0, b0, c0, e0)
+                    _store_row(v, 4, q, a1, b1, c1, e1)
+                    _store_row(v, 8, q, a2, b2, c2, e2)
+                    _store_row(v, 12, q, a3, b3, c3, e3)
 
 
 @jit(inline="always")
-def _store_row(v, xi, q, count, z0, z1, z2, z3):
+def _store_row(v, xi, q, z0, z1, z2, z3):
     """B applied to one row of a vector of tiles' B^T d, into planes xi..xi+3."""
     t0, t1, t2, t3 = _bt(z0, z1, z2, z3)
-    simd.store_first(v, xi, q, t0, count)
-    simd.store_first(v, xi + 1, q, t1, count)
-    simd.store_first(v, xi + 2, q, t2, count)
-    simd.store_first(v, xi + 3, q, t3, count)
+    simd.store(v, xi, q, t0)
+    simd.store(v, xi + 1, q, t1)
+    simd.store(v, xi + 2, q, t2)
+    simd.store(v, xi + 3, q, t3)
 
 
 @jit(inline="always")
@@ -338,6 +345,12 @@ def _patch_row_gradient(z0, z1, z2, z3, carry_2, carry_3):
     return u0 + simd.shift_in(carry_2, u2), u1 + simd.shift_in(carry_3, u3), u2, u3
 
 
+@jit(inline="always")
+def _tiles_of(dv, xi, q, count):
+    """``count`` tiles' values of plane ``xi`` from place ``q`` on, zeros after them."""
+    return simd.keep_first(simd.load(dv, xi, q), count)
+
+
 @jit(nogil=True)
 def _input_transform_adjoint(dv, c, n, h, w, ph, pw, th, tw, dx):
     """dX = the sum over tiles of B dV B^T, added back where each 4x4 patch was read;
@@ -354,8 +367,9 @@ def _input_transform_adjoint(dv, c, n, h, w, ph, pw, th, tw, dx):
     nt = n * th * tw
     lanes = simd.lanes_of(dv)
     groups = tw // lanes + 1  # vectors of tiles per row; the last also takes the right edge
-    p = np.empty((2 * th + 2, 2 * lanes * groups), dtype=dv.dtype)  # every patch; the image at (ph, pw)
-    rows = dx.reshape(n * c * h, w)
+    # every patch, the image at (ph, pw); room for whole vectors read out of it
+    p = np.empty((2 * th + 2, 2 * lanes * groups + lanes + pw), dtype=dv.dtype)
+    pixels = dx.reshape(1, dx.size)  # (as one row: whole vectors may run on into the next image row)
     none = simd.zeros(dv)
     for b in range(n):
         for ch in range(c):
@@ -365,16 +379,18 @@ def _input_transform_adjoint(dv, c, n, h, w, ph, pw, th, tw, dx):
                 k0 = k1 = k2 = k3 = k4 = k5 = k6 = k7 = none  # carried over from the vector before
                 for g in range(groups):
                     q = ch * nt + b * th * tw + ti * tw + lanes * g
-                    count = max(0, min(lanes, tw - lanes * g))  # (lanes past the last tile read 0)
+                    # lanes past the row's last tile count as 0 (they read other tiles, or
+                    # the planes' padding: _tile_buffer)
+                    k = max(0, min(lanes, tw - lanes * g))
                     # B dV: transform each of the 4 columns
-                    a0, a1, a2, a3 = _b(simd.load_first(dv, 0, q, count), simd.load_first(dv, 4, q, count),
-                                        simd.load_first(dv, 8, q, count), simd.load_first(dv, 12, q, count))
-                    b0, b1, b2, b3 = _b(simd.load_first(dv, 1, q, count), simd.load_first(dv, 5, q, count),
-                                        simd.load_first(dv, 9, q, count), simd.load_first(dv, 13, q, count))
-                    c0, c1, c2, c3 = _b(simd.load_first(dv, 2, q, count), simd.load_first(dv, 6, q, count),
-                                        simd.load_first(dv, 10, q, count), simd.load_first(dv, 14, q, count))
-                    e0, e1, e2, e3 = _b(simd.load_first(dv, 3, q, count), simd.load_first(dv, 7, q, count),
-                                        simd.load_first(dv, 11, q, count), simd.load_first(dv, 15, q, count))
+                    a0, a1, a2, a3 = _b(_tiles_of(dv, 0, q, k), _tiles_of(dv, 4, q, k),
+                                        _tiles_of(dv, 8, q, k), _tiles_of(dv, 12, q, k))
+                    b0, b1, b2, b3 = _b(_tiles_of(dv, 1, q, k), _tiles_of(dv, 5, q, k),
+                                        _tiles_of(dv, 9, q, k), _tiles_of(dv, 13, q, k))
+                    c0, c1, c2, c3 = _b(_tiles_of(dv, 2, q, k), _tiles_of(dv, 6, q, k),
+                                        _tiles_of(dv, 10, q, k), _tiles_of(dv, 14, q, k))
+                    e0, e1, e2, e3 = _b(_tiles_of(dv, 3, q, k), _tiles_of(dv, 7, q, k),
+                                        _tiles_of(dv, 11, q, k), _tiles_of(dv, 15, q, k))
                     # ... B^T: each row, added up by column, then into rows r..r+3 of the scratch
                     s = 2 * lanes * g
                     even, odd, k0, k1 = _patch_row_gradient(a0, b0, c0, e0, k0, k1)
@@ -389,11 +405,15 @@ def _input_transform_adjoint(dv, c, n, h, w, ph, pw, th, tw, dx):
                     even, odd, k6, k7 = _patch_row_gradient(a3, b3, c3, e3, k6, k7)
                     simd.store(p, r + 3, s, simd.load(p, r + 3, s) + simd.zip_low(even, odd, 1))
                     simd.store(p, r + 3, s + lanes, simd.load(p, r + 3, s + lanes) + simd.zip_high(even, odd, 1))
-            first = (b * c + ch) * h
+            first = (b * c + ch) * h * w
             for i in range(h):
                 for j in range(0, w, lanes):
-                    count = min(lanes, w - j)
-                    simd.store_first(rows, first + i, j, simd.load_first(p, i + ph, j + pw, count), count)
+                    row = simd.load(p, i + ph, j + pw)
+                    at = first + i * w + j
+                    if at + lanes > dx.size:  # dx's very end: write no further
+                        simd.store_first(pixels, 0, at, row, min(lanes, w - j))
+                    else:  # (lanes past the row: the next rows' start, written next)
+                        simd.store(pixels, 0, at, row)
 
 
 # ------------------------------------------------------------------ public kernels
