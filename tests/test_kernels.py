@@ -282,40 +282,57 @@ def test_winograd_transforms_on_vectors_of_tiles(shape, padding, dtype):
 def test_products_reach_the_register_kernels(monkeypatch):
     """Routing: were a caller to fall back to np.matmul, every value test would still
     pass (the same maths); only a spy sees which kernel ran.  (On a CPU with AVX-512:
-    ``simd.WIDE_VECTORS``, set here so the test means the same everywhere.)"""
-    from minigrad.kernels import gemm_nt, gemm_simd, parallel, simd
+    ``simd.WIDE_VECTORS``, set here so the test means the same everywhere.)  Where a
+    chunk runs as one compiled call (conv.py, winograd.py), the spy sees that call,
+    whose compiled code calls the register kernels."""
+    from minigrad.kernels import conv, gemm_nt, gemm_simd, parallel, simd, winograd
     monkeypatch.setattr(simd, "WIDE_VECTORS", True)
     rng = np.random.default_rng(0)
     args = ((1, 1), (1, 1), (1, 1))
     x, w = rand(rng, (8, 32, 13, 13), np.float32), rand(rng, (8, 32, 3, 3), np.float32)
-    K.conv2d_forward(x, w, None, *args)  # compile _planes first: compiled after the spy
-    seen = []                            # below, it would call the spy (a Python lambda)
-    for module, name in ((gemm_simd, "_planes"), (gemm_simd, "_product"), (gemm_nt, "_dot_tiles")):
+    x5, w5 = rand(rng, (2, 16, 12, 12), np.float32), rand(rng, (8, 16, 5, 5), np.float32)
+    args5 = ((1, 1), (0, 0), (1, 1))
+    # compile everything first: a kernel compiled after the spies below would call a
+    # spy (a Python lambda) from compiled code
+    for xs, ws, a in ((x, w, args), (x5, w5, args5)):
+        y = K.conv2d_forward(xs, ws, None, *a)
+        K.conv2d_backward(y, xs, ws, *a)
+        K.conv2d_grad_weight(y, xs, ws.shape, *a)
+    seen = []
+    for module, name in ((gemm_simd, "_planes"), (gemm_simd, "_product"), (gemm_nt, "_dot_tiles"),
+                         (conv, "_forward_chunk"), (conv, "_backward_chunk"),
+                         (winograd, "_forward_chunk"), (winograd, "_backward_chunk")):
         real = getattr(module, name)
-        monkeypatch.setattr(module, name, lambda *a, _r=real, _n=name: seen.append(_n) or _r(*a))
+        label = f"{module.__name__.split('.')[-1]}.{name}"
+        monkeypatch.setattr(module, name, lambda *a, _r=real, _n=label: seen.append(_n) or _r(*a))
     assert K.conv2d_path(x.shape, w.shape, *args) == "winograd"
     y = K.conv2d_forward(x, w, None, *args)
-    K.conv2d_grad_weight(y, x, w.shape, *args)  # 8 images x 49 tiles: a long sum
-    assert "_planes" in seen and "_dot_tiles" in seen
+    K.conv2d_backward(y, x, w, *args)  # 8 images x 49 tiles: long sums for the weight gradient
+    assert seen == ["winograd._forward_chunk", "winograd._backward_chunk"]
     seen.clear()
-    x5, w5 = rand(rng, (2, 16, 12, 12), np.float32), rand(rng, (8, 16, 5, 5), np.float32)
-    assert K.conv2d_path(x5.shape, w5.shape, (1, 1), (0, 0), (1, 1)) == "im2col"
-    K.conv2d_forward(x5, w5, None, (1, 1), (0, 0), (1, 1))
-    assert "_product" in seen
+    K.conv2d_grad_weight(y, x, w.shape, *args)  # on its own: the chunk's products one by one
+    assert "gemm_nt._dot_tiles" in seen
+    seen.clear()
+    assert K.conv2d_path(x5.shape, w5.shape, *args5) == "im2col"
+    K.conv2d_forward(x5, w5, None, *args5)
+    assert seen == ["conv._forward_chunk"]
+    seen.clear()
+    K.conv2d_grad_input(rand(rng, (2, 8, 8, 8), np.float32), w5, x5.shape, *args5)
+    assert "gemm_simd._product" in seen
     seen.clear()
     a, b = rand(rng, (40, 3000), np.float32), rand(rng, (3000, 33), np.float32)
     with parallel.own_threads():
         assert K.matmul_path(a.shape, b.shape, a.dtype) == "registers, split over threads"
         assert K.matmul_path(a.shape, b.shape, a.dtype, b_rows_contiguous=False) == "blas, split over threads"
         got = K.matmul(a, b)
-    assert "_product" in seen
+    assert "gemm_simd._product" in seen
     np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-3, atol=1e-3)
     # outside a run: on one core, up to the size where BLAS's second core starts to pay
     assert K.matmul_path(a.shape, b.shape, a.dtype) == "registers"
     assert K.matmul_path((512, 512), (512, 512), a.dtype) == "blas"
     seen.clear()
     np.testing.assert_allclose(K.matmul(a, b), a.astype(np.float64) @ b, rtol=1e-3, atol=1e-3)
-    assert seen == ["_product"]
+    assert seen == ["gemm_simd._product"]
 
 
 def test_matmul_path_with_two_dtypes_is_what_runs():
@@ -1218,12 +1235,19 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
     remember = reuse.remember
     monkeypatch.setattr(reuse, "remember", lambda kind, arrays, params, compute, uses=2: remember(
         kind, arrays, params, lambda: computed.append(kind) or compute(), uses))
+    from minigrad.kernels import conv, winograd
+    in_one_call = []  # chunks whose two gradients ran as one compiled call
+    for module in (conv, winograd):
+        real = module._backward_chunk
+        monkeypatch.setattr(module, "_backward_chunk", lambda *a, _r=real: in_one_call.append(1) or _r(*a))
     chunked = run()
     # each chunk's rearranged input and output gradient computed once, in whichever
-    # thread ran the chunk, and found again by the gradients (the run scope is shared)
-    assert sorted(computed) == sorted(2 * {"winograd": ["winograd input", "winograd output gradient"],
-                                           "im2col": ["im2col", "gradient columns"],
-                                           "blocked": ["direct padded input"]}[path])
+    # thread ran the chunk, and found again by the gradients (the run scope is shared);
+    # a chunk whose gradients run as one call makes its output gradient's inside it
+    assert not in_one_call or (both and tiled_dots)
+    made_input = {"winograd": "winograd input", "im2col": "im2col", "blocked": "direct padded input"}[path]
+    made_output = {"winograd": ["winograd output gradient"], "im2col": ["gradient columns"], "blocked": []}[path]
+    assert sorted(computed) == sorted(2 * [made_input] + (2 - len(in_one_call)) * made_output)
     again = run()
     for a, b_ in zip(chunked, again):
         assert a.tobytes() == b_.tobytes()

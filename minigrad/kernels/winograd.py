@@ -467,15 +467,27 @@ def _tile_buffer(rows, tiles, dtype):
     return flat, flat[:, :size].reshape(16, rows, tiles)
 
 
+def _input_tile_buffer(x, start, stop, ph, pw, th, tw):
+    """``(flat, v, filled)``: the tile buffer of V for images ``start:stop`` of ``x`` (as
+    :func:`_tile_buffer` returns it) that the forward pass made earlier in this run
+    (``filled``; the weight gradient reuses it, see ``reuse.py``), or else a new one for
+    the caller to fill."""
+    new = []
+
+    def allocate():
+        new.append(True)
+        return _tile_buffer(x.shape[1], (stop - start) * th * tw, x.dtype)
+    flat, v = reuse.remember("winograd input", (x,), (ph, pw, start, stop), allocate)
+    return flat, v, not new
+
+
 def _input_tiles(x, start, stop, ph, pw, th, tw):
-    """V as (16, C, tiles) matrices for images ``start:stop`` of ``x``; computed by the
-    forward pass and reused by the weight gradient of the same run (``reuse.py``)."""
-    def compute():
-        part = x[start:stop]
-        flat, v = _tile_buffer(x.shape[1], part.shape[0] * th * tw, x.dtype)
-        _input_transform(part, ph, pw, th, tw, flat)
-        return v
-    return reuse.remember("winograd input", (x,), (ph, pw, start, stop), compute)
+    """V as (16, C, tiles) matrices for images ``start:stop`` of ``x``, filled
+    (:func:`_input_tile_buffer`)."""
+    flat, v, filled = _input_tile_buffer(x, start, stop, ph, pw, th, tw)
+    if not filled:
+        _input_transform(x[start:stop], ph, pw, th, tw, flat)
+    return v
 
 
 def _output_grad_tiles(gy, start, stop, th, tw, uses=2):
@@ -495,6 +507,54 @@ def _output_grad_tiles(gy, start, stop, th, tw, uses=2):
 # Each public kernel runs its whole chain -- tile transform, 16 GEMMs, tile transform
 # -- on chunks of images, in parallel on plain threads (``parallel.py``): the tile
 # matrices of a chunk stay in the caches, and no two thread pools fight over the cores.
+# Where all of a chunk's products run on the register kernels, the chain is one
+# compiled call that keeps no GIL (conv.py, "One compiled call per chunk", says why).
+
+def _one_call(cout, c, tiles, dtype, weight_gradient=False) -> bool:
+    """Do all of a chunk's products run on gemm_simd's kernel (and, for the weight
+    gradient, gemm_nt's tiled dots)?"""
+    if np.dtype(dtype) not in (np.float32, np.float64) or not gemm_simd.pays_off(tiles, dtype):
+        return False
+    return not weight_gradient or gemm_nt.matmul_nt_path((cout, tiles), (c, tiles), dtype) == "tiled dots"
+
+
+@jit(inline="always")
+def _plane(flat, xi, rows, tiles):
+    """Plane ``xi`` of a tile buffer as a C-contiguous (rows, tiles) matrix (slicing a 3-D
+    view of the buffer would give Numba a matrix of unknown layout: no SIMD code)."""
+    return flat[xi, :rows * tiles].reshape((rows, tiles))
+
+
+@jit(nogil=True)
+def _forward_chunk(x, ph, pw, th, tw, v, fill, u, m, bias, has_bias, relu, oh, ow, y):
+    """A chunk's forward in one call: the input tiles (unless this run made them
+    already) into ``v``, ``M[xi] = U[xi] @ V[xi]`` into ``m``, the output transform into
+    ``y``."""
+    n, c = x.shape[0], x.shape[1]
+    cout, tiles = u.shape[1], n * th * tw
+    if fill:
+        _input_transform(x, ph, pw, th, tw, v)
+    for xi in range(16):
+        gemm_simd._product(u[xi], _plane(v, xi, c, tiles), _plane(m, xi, cout, tiles))
+    _output_transform(m, cout, bias, has_bias, relu, n, oh, ow, th, tw, y)
+
+
+@jit(nogil=True)
+def _backward_chunk(gy, th, tw, dm, sums, v, u_t, dv, du, ph, pw, dx):
+    """A chunk's two gradients in one call: the output-gradient tiles (and channel
+    sums) into ``dm``; per tile position, ``dU[xi] += dM[xi] @ V[xi]^T`` (tiled dots,
+    ``du`` padded as gemm_nt.matmul_nt pads it) and ``dV[xi] = U[xi]^T @ dM[xi]`` while
+    that plane of dM is still in the cache; the scatter of dV into ``dx``."""
+    n, cout = gy.shape[0], gy.shape[1]
+    c, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
+    tiles = n * th * tw
+    _output_transform_adjoint(gy, th, tw, dm, sums)
+    for xi in range(16):
+        plane = _plane(dm, xi, cout, tiles)
+        gemm_nt._dot_tiles(plane, _plane(v, xi, c, tiles), du[xi], gemm_nt._K_BLOCK)
+        gemm_simd._product(u_t[xi], plane, _plane(dv, xi, c, tiles))
+    _input_transform_adjoint(dv, c, n, h, w, ph, pw, th, tw, dx)
+
 
 def _by_images(images, n, c, cout, th, tw):
     """``images(start, stop)`` over chunks of the batch (``parallel.py``).  Forward and
@@ -514,6 +574,12 @@ def winograd_forward(x, w, b, padding, relu=False):
     y = np.empty((n, cout, oh, ow), dtype=x.dtype)
 
     def images(start, stop):
+        tiles = (stop - start) * th * tw
+        if _one_call(cout, c, tiles, x.dtype):
+            v_flat, _, filled = _input_tile_buffer(x, start, stop, ph, pw, th, tw)
+            _forward_chunk(x[start:stop], ph, pw, th, tw, v_flat, not filled, u, _tile_buffer(cout, tiles, x.dtype)[0],
+                           bias, has_bias, relu, oh, ow, y[start:stop])
+            return
         v = _input_tiles(x, start, stop, ph, pw, th, tw)
         flat, m = _tile_buffer(cout, v.shape[2], x.dtype)
         gemm_simd.planes_to(u, v, m)  # 16 GEMMs: M[xi] = U[xi] @ V[xi]
@@ -560,6 +626,16 @@ def winograd_backward(gy, x, w, padding):
     dx = np.empty((n, c, h, wd), dtype=gy.dtype)
 
     def images(start, stop):
+        tiles = (stop - start) * th * tw
+        if _one_call(cout, c, tiles, gy.dtype, weight_gradient=True):
+            v, _, filled = _input_tile_buffer(x, start, stop, ph, pw, th, tw)
+            if not filled:  # (no forward in this run made them)
+                _input_transform(x[start:stop], ph, pw, th, tw, v)
+            sums = np.zeros(cout, np.float64)
+            du = np.zeros((16, cout + -cout % 4, c + -c % 4), gy.dtype)
+            _backward_chunk(gy[start:stop], th, tw, _tile_buffer(cout, tiles, gy.dtype)[0], sums, v,
+                            u_t, _tile_buffer(c, tiles, gy.dtype)[0], du, ph, pw, dx[start:stop])
+            return du[:, :cout, :c], sums
         dm, sums = _output_grad_tiles(gy, start, stop, th, tw, uses=1)
         du = _weight_gradient_products(dm, _input_tiles(x, start, stop, ph, pw, th, tw))
         flat, dv = _tile_buffer(c, dm.shape[2], gy.dtype)
