@@ -252,7 +252,8 @@ def test_winograd_vector_transforms_write_only_their_tiles(nt, dtype):
 @pytest.mark.parametrize("shape, padding", [((2, 8, 5, 34), (0, 0)),   # 16 tiles a row: one whole vector
                                             ((1, 9, 6, 40), (1, 1)),   # 20: a vector and a part
                                             ((2, 8, 7, 33), (0, 2)),   # 17, wide padding
-                                            ((3, 8, 4, 3), (1, 0))])   # 1
+                                            ((3, 8, 4, 3), (1, 0)),    # 1
+                                            ((2, 8, 4, 18), (0, 0))])  # 8: one whole float64 vector
 def test_winograd_transforms_on_vectors_of_tiles(shape, padding, dtype):
     """The input transform and its adjoint take a row of tiles a vector at a time
     (winograd.py): rows of more tiles than a vector has lanes, exactly as many, and
@@ -277,6 +278,8 @@ def test_winograd_transforms_on_vectors_of_tiles(shape, padding, dtype):
     size, lanes = c * n * th * tw, simd.lanes(dtype)
     assert flat.shape[1] >= size + lanes and np.all(flat[:, size + lanes - 1:] == SENTINEL)
     assert not np.any(flat[:, :size] == SENTINEL)
+    with pytest.raises(ValueError, match="room after each plane"):  # a buffer without the gap
+        _input_transform(x, ph, pw, th, tw, np.empty((16, size), dtype))
 
 
 def test_products_reach_the_register_kernels(monkeypatch):

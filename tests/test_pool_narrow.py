@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -72,6 +73,20 @@ def test_narrow_pool_matches_the_reference_bit_for_bit(case, parallel):
             assert gx.tobytes() == K.max_pool2d_backward_reference(g_in, x, y_ref, K2, K2, ZERO).tobytes()
     finally:
         pool_2x2._PARALLEL_MIN = saved
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_narrow_pool_nan_is_numpys_nan(dtype):
+    """A window with a NaN gives NumPy's NaN, whatever NaN (sign, payload) the input
+    had -- the same bits as the row loops give the leftover rows."""
+    from minigrad.kernels import pool_2x2
+    x = np.zeros((3, 1, 2, 2 * 8), dtype)  # 3 rows of 8 windows: whole vectors, and rows left over
+    odd_nan = np.array([-np.nan], dtype)
+    odd_nan.view(np.uint32 if dtype == np.float32 else np.uint64)[0] |= 1  # a payload bit
+    x[:, 0, 0, 3] = odd_nan[0]
+    y = narrow.max_forward(x)
+    assert y.tobytes() == pool_2x2.max_forward(x, 1, 8).tobytes()
+    assert np.isnan(y[:, 0, 0, 1]).all()
 
 
 def test_narrow_images_take_the_vector_kernels(monkeypatch):

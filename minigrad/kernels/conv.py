@@ -656,8 +656,9 @@ def conv2d_backward(gy, x, w, stride, padding, dilation):
     into chunks and hands them to minigrad's threads (``parallel.py``).  Together, each
     chunk's rearranged ``gy`` feeds both products while it is still in the caches, and
     the threads take over once instead of twice.  The executor calls this when a plan
-    needs both gradients of a conv (``minigrad/fusion.py``).  Where the two passes take
-    different paths (``conv2d_path``), it simply runs them one after the other."""
+    needs both gradients of a conv (``minigrad/fusion.py``).  Elsewhere -- the blocked
+    and direct paths, two passes on different paths (``conv2d_path``), or arrays of
+    different dtypes -- it simply runs the two kernels one after the other."""
     g = _geometry(x.shape, w.shape, stride, padding, dilation)
     n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
     dtype = gy.dtype

@@ -198,6 +198,7 @@ class _Worker:
         self.index = index
         self.jobs = queue.SimpleQueue()
         self.bell = np.zeros(1, np.int64)
+        self.bell_lock = threading.Lock()  # (two runs at once: a lost ring would stop the spinning)
         threading.Thread(target=self._loop, name=f"minigrad-{index}", daemon=True).start()
 
     def _loop(self):
@@ -331,7 +332,8 @@ def map_chunks(fn, n, work, min_work=None):
             reply, finished = queue.SimpleQueue(), np.zeros(1, np.int64)
             worker = workers[i % len(workers)]
             worker.jobs.put((lambda a=start, b=stop: fn(a, b), table, reply, finished))
-            worker.bell[0] += 1
+            with worker.bell_lock:
+                worker.bell[0] += 1
             replies.append((reply, finished))
         outcomes = []
         try:

@@ -33,7 +33,8 @@ threads: the backward 151 -> 98 us, the forward as fast as the vectorised row lo
 Compiled for AVX2 only, where a vector is two halves, 31 -> 26 us: still ahead.
 
 Leftover rows (fewer than a vector of outputs at the end) go to ``pool_2x2.py``'s row
-loops, which this module's rule matches bit for bit.
+loops, which this module's rule matches bit for bit (a NaN window gives NumPy's NaN
+in both, whatever NaN the input had).
 """
 
 from __future__ import annotations
@@ -99,35 +100,42 @@ def _rows_together(top, bottom, ow):
 
 
 @jit(inline="always")
-def _windows(v0, v1, v2, v3, ow):
+def _windows(v0, v1, v2, v3, ow, nan):
     """The outputs of four input vectors (one vector), and the choices that made them:
-    right in the first and second half of the input, and down.  (Vectors in and out,
+    right in the first and second half of the input, and down.  ``nan``: a vector of
+    NaNs.  (Vectors in and out,
     no arrays: passing an array to a helper costs reference counting in the loop.)"""
     p0, right0 = _across(v0, v1)
     p1, right1 = _across(v2, v3)
     top, bottom = _rows_apart(p0, p1, ow)
     down = (bottom > top) | ((bottom != bottom) & (top == top))
-    return simd.select(down, bottom, top), right0, right1, down
+    best = simd.select(down, bottom, top)
+    # a NaN window gives NumPy's NaN, as the row loops do (not the input's NaN, whose
+    # sign and payload may differ)
+    best = simd.select(best != best, nan, best)
+    return best, right0, right1, down
 
 
 @jit
 def _forward_blocks(x, y, ow, lo, hi):
     n = simd.lanes_of(x)
+    nan = simd.splat(x.dtype.type(np.nan))
     for b in range(lo, hi):
         s = 4 * n * b
         y_block = _windows(simd.load(x, 0, s), simd.load(x, 0, s + n),
-                           simd.load(x, 0, s + 2 * n), simd.load(x, 0, s + 3 * n), ow)[0]
+                           simd.load(x, 0, s + 2 * n), simd.load(x, 0, s + 3 * n), ow, nan)[0]
         simd.store(y, 0, n * b, y_block)
 
 
 @jit
 def _backward_blocks(x, gy, gx, ow, relu, lo, hi):
     n = simd.lanes_of(x)
+    nan = simd.splat(x.dtype.type(np.nan))
     none = simd.zeros(gx)
     for b in range(lo, hi):
         s = 4 * n * b
         y_block, right0, right1, down = _windows(simd.load(x, 0, s), simd.load(x, 0, s + n),
-                                                 simd.load(x, 0, s + 2 * n), simd.load(x, 0, s + 3 * n), ow)
+                                                 simd.load(x, 0, s + 2 * n), simd.load(x, 0, s + 3 * n), ow, nan)
         g = simd.load(gy, 0, n * b)
         if relu:  # fused relu backward: windows whose max is not positive pass nothing
             g = simd.select(y_block > none, g, none)

@@ -12,10 +12,10 @@ checking a flag in memory for a while before it sleeps.  :func:`wait_while` does
 same, as a Numba loop that releases the GIL (so the thread it waits for can run
 Python) and calls ``sched_yield`` each round: should another thread need this CPU,
 it gets it at once instead of after the spinner's time slice.  Each round costs about
-0.4 microseconds here.  ``parallel.py`` spins only while a run of the executor is
-under way (:func:`parallel.own_threads`), where the helpers have no other work and
-the next chunk usually comes within a fraction of a millisecond; between runs they
-sleep.
+0.4 microseconds here.  ``parallel.py`` spins only inside :func:`parallel.own_threads`
+-- a run of the executor, or a kernel called on its own that hands out chunks --
+where the helpers have no other work and the next chunk usually comes within a
+fraction of a millisecond; outside, they sleep.
 
 Without ``sched_yield`` (a C library that lacks it), or with ``NUMBA_DISABLE_JIT=1``,
 nothing spins and the queues do all the waiting.
