@@ -140,8 +140,10 @@ print()
 # the forward can write the positions down -- each block's "winner" -- so the
 # backward only has to scatter. Frameworks call this saving the indices; minigrad's
 # 2x2 kernels do it inside a training run (`minigrad/kernels/pool_2x2.py`), and both ways
-# pick the same pixel. Here are the winners of the map above, as flat positions
-# (row * 4 + column):
+# pick the same pixel. (Images as narrow as this one -- a row of windows fits in one
+# vector register -- go to `pool_2x2_narrow.py` instead, where finding the winners
+# again from whole vectors is cheaper than storing them.) Here are the winners of the
+# map above, as flat positions (row * 4 + column):
 
 # %%
 _, winners = max_pool2d_2x2_winners(fm)

@@ -298,18 +298,22 @@ saved(viz.render(g, path("cnn_step_timing.png"), values=trace, timing=True, coll
 # ## 5. Fusion: two nodes, one kernel call
 # A relu right after a conv reads the conv's whole output back from memory only to
 # clamp it. The compiled plan (not the graph, not the trace) runs such pairs as one
-# kernel call -- see minigrad/fusion.py.
+# kernel call -- see minigrad/fusion.py. A conv's two gradients are fused too: both
+# start by rearranging the same output gradient.
 
 # %%
 step("5. Fused lines in the compiled plan")
 for line in g.compile([loss] + grads).source.splitlines():
-    if "fused" in line:
+    if "fused" in line or "one kernel" in line:
         print("   ", line.strip())
 plan_ms = best_time(lambda: g.run([loss] + grads, feed=feed)) * 1e3
 say(f"""
     The conv kernel writes max(y, 0) as it writes each output ("conv2d + relu"), and
     the pooling backward drops the windows whose max is not positive, which is all
     relu's backward would have done to its result ("max_pool2d_grad + relu_grad").
+    The second conv's input and weight gradients come out of one call, as two values
+    ("conv2d_grad_input + conv2d_grad_weight, one kernel"): the output gradient is
+    rearranged once, and the batch is handed to the helper thread once.
     Fusion happens only where nobody else needs the first node's value; the traced run
     above ran every node separately (that is why you could see the conv's own output).
     The compiled step takes {plan_ms:.1f} ms against the traced {total * 1e3:.1f} ms,

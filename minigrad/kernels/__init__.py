@@ -20,8 +20,9 @@ The submodules are ``gemm`` (matrix products) with ``gemm_simd`` (a register-blo
 micro-kernel on the whole-vector operations of ``simd``) and ``gemm_nt`` (``a @ b.T``
 as register-tiled dot products, for long sums), ``conv`` (with ``direct`` for the
 register-blocked loops and ``winograd`` for 3x3 kernels), ``pool`` (with ``pool_2x2``
-for the common 2x2 windows), ``softmax_loss`` and ``elementwise``; ``parallel`` and
-``reuse`` are the plumbing.  Their names differ from the functions' names, so
+for the common 2x2 windows and ``pool_2x2_narrow`` for images whose rows of windows
+fit in a vector), ``softmax_loss`` and ``elementwise``; ``parallel`` (with ``spin``),
+and ``reuse`` are the plumbing.  Their names differ from the functions' names, so
 ``kernels.matmul`` is always the function.
 """
 
