@@ -13,13 +13,14 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from minigrad import kernels as K
-from minigrad.kernels import reuse
+from minigrad.kernels import reuse, spin
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOATS = [np.float32, np.float64]
@@ -1328,6 +1329,43 @@ def test_spinning_helpers_still_take_jobs_put_without_the_bell(monkeypatch):
             helper.jobs.put((lambda: 42, None, reply, finished))  # no bell rung
             assert reply.get(timeout=20) == (True, 42)
         assert finished[0] == 1 and parallel._running[0] == 0
+
+
+def test_late_bells_are_rung_once_per_job(monkeypatch):
+    """map_chunks(..., ring_late=True): the caller's chunk takes the helpers' bells to
+    ring them from its compiled code (parallel.take_bells); rung from Python instead, or
+    not taken at all (then map_chunks rings them after the chunk), every job still runs,
+    and each helper's bell counts its jobs.  Helpers and second takers get nothing to
+    ring."""
+    from minigrad.kernels import parallel
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    workers = parallel._workers()
+    seen = []
+
+    def chunk(a, b):
+        if mode == "not taken":
+            return b - a
+        bells, rings = parallel.take_bells()
+        seen.append((a, b, list(rings), list(parallel.take_bells()[1])))
+        if mode == "compiled":
+            _ring_compiled(bells, rings)
+        else:
+            parallel.ring(bells, rings)
+        return b - a
+
+    for mode in ("compiled", "python", "not taken"):
+        seen.clear()
+        before = workers[0].bell[0]
+        assert parallel.map_chunks(chunk, 4, 10**9, ring_late=True) == [2, 2]
+        if mode != "not taken":  # (the helper's chunk: nothing to ring)
+            assert sorted(seen) == [(0, 2, [1], []), (2, 4, [], [])]
+        assert workers[0].bell[0] == before + 1
+        assert parallel.take_bells()[1].size == 0  # nothing left pending
+
+
+@numba.njit(nogil=True)
+def _ring_compiled(bells, rings):
+    spin.ring(bells, rings)
 
 
 def test_map_chunks_called_from_a_chunk_runs_there(monkeypatch):

@@ -64,7 +64,7 @@ import numpy as np
 
 from ._jit import jit, prange
 from ._jit import nonneg as _nn  # an index Numba may treat as non-negative: SIMD
-from . import direct, gemm_nt, gemm_simd, parallel, reuse, winograd
+from . import direct, gemm_nt, gemm_simd, parallel, reuse, spin, winograd
 
 __all__ = [
     "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_backward", "conv2d_grad_bias",
@@ -480,9 +480,12 @@ def _one_call(n_columns, dtype) -> bool:
 
 
 @jit(nogil=True)
-def _forward_chunk(x, col, fill, w2, yt, bias, has_bias, relu, y, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """A chunk's forward in one call: im2col (unless this run made it already), the
-    product ``yt = w2 @ col``, and ``yt`` laid out into ``y`` with the bias."""
+def _forward_chunk(bells, rings, x, col, fill, w2, yt, bias, has_bias, relu, y, kh, kw, sh, sw, ph, pw, dh, dw, oh,
+                   ow):
+    """A chunk's forward in one call: the helpers' bells rung (``parallel.take_bells``),
+    im2col (unless this run made it already), the product ``yt = w2 @ col``, and ``yt``
+    laid out into ``y`` with the bias."""
+    spin.ring(bells, rings)
     if fill:
         _fill_columns(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
     gemm_simd._product(w2, col, yt)
@@ -490,10 +493,12 @@ def _forward_chunk(x, col, fill, w2, yt, bias, has_bias, relu, y, kh, kw, sh, sw
 
 
 @jit(nogil=True)
-def _backward_chunk(gy, w2_t, col, gcol, sums, dcol, gx, gw, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """A chunk's two gradients in one call: ``gy`` into columns (and its channel sums),
-    ``dcol = w2_t @ gcol`` scattered into ``gx`` (zeros on entry), and ``gw += gcol @
-    col.T`` on gemm_nt's tiled dots (``gw`` padded as gemm_nt.matmul_nt pads it)."""
+def _backward_chunk(bells, rings, gy, w2_t, col, gcol, sums, dcol, gx, gw, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """A chunk's two gradients in one call: the helpers' bells rung, ``gy`` into
+    columns (and its channel sums), ``dcol = w2_t @ gcol`` scattered into ``gx`` (zeros
+    on entry), and ``gw += gcol @ col.T`` on gemm_nt's tiled dots (``gw`` padded as
+    gemm_nt.matmul_nt pads it)."""
+    spin.ring(bells, rings)
     _nchw_to_columns(gy, gcol, sums)
     gemm_simd._product(w2_t, gcol, dcol)
     _col2im(dcol, gx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
@@ -542,12 +547,13 @@ def _as(a, dtype):
                           lambda: np.ascontiguousarray(a, dtype=dtype))
 
 
-def _by_images(images, g):
+def _by_images(images, g, ring_late=False):
     """``images(start, stop)`` over chunks of the batch (``parallel.py``).  Forward and
     gradients of one conv must cut the batch alike -- their remembered rearrangements
-    are keyed by the chunk -- so all three count the work here, the same way."""
+    are keyed by the chunk -- so all three count the work here, the same way.
+    ``ring_late``: ``images`` rings the helpers' bells itself (``parallel.take_bells``)."""
     n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
-    return parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow)
+    return parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow, ring_late=ring_late)
 
 
 def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
@@ -576,16 +582,18 @@ def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
     y = np.empty((n, cout, oh * ow), dtype=dtype)
 
     def images(start, stop):
+        bells, rings = parallel.take_bells()
         if _one_call((stop - start) * oh * ow, dtype):
             col, filled = _column_buffer(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
             yt = np.empty((cout, col.shape[1]), dtype=dtype)
-            _forward_chunk(x[start:stop], col, not filled, w2, yt, bias, has_bias, relu, y[start:stop],
+            _forward_chunk(bells, rings, x[start:stop], col, not filled, w2, yt, bias, has_bias, relu, y[start:stop],
                            kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
             return
+        parallel.ring(bells, rings)
         col = _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         _columns_to_nchw(gemm_simd.matmul(w2, col), bias, has_bias, relu, y[start:stop])
 
-    _by_images(images, g)
+    _by_images(images, g, ring_late=True)
     return y.reshape(n, cout, oh, ow)
 
 
@@ -671,25 +679,29 @@ def conv2d_backward(gy, x, w, stride, padding, dilation):
         return winograd.winograd_backward(gy, x, w, padding)
     w2_t = w.reshape(cout, -1).T
     gx = np.zeros((n, c, h, wd), dtype=dtype)
-
     depth = c * kh * kw
 
     def images(start, stop):
+        bells, rings = parallel.take_bells()
         columns = (stop - start) * oh * ow
+        one_call = (_one_call(columns, dtype)
+                    and gemm_nt.matmul_nt_path((cout, columns), (depth, columns), dtype) == "tiled dots")
+        if not one_call:  # (no compiled call of ours to ring them from)
+            parallel.ring(bells, rings)
         col = _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-        if _one_call(columns, dtype) and gemm_nt.matmul_nt_path((cout, columns), col.shape, dtype) == "tiled dots":
+        if one_call:
             gcol, dcol = np.empty((cout, columns), dtype), np.empty((depth, columns), dtype)
             sums = np.zeros(cout, np.float64)
             gw = np.zeros((cout + -cout % 4, depth + -depth % 4), dtype)
             part = gy[start:stop]
-            _backward_chunk(part.reshape(part.shape[0], cout, -1), w2_t, col, gcol, sums, dcol, gx[start:stop], gw,
-                            kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+            _backward_chunk(bells, rings, part.reshape(part.shape[0], cout, -1), w2_t, col, gcol, sums, dcol,
+                            gx[start:stop], gw, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
             return gw[:cout, :depth], sums
         gcol, sums = _gradient_columns(gy, start, stop, uses=1)
         _col2im(gemm_simd.matmul(w2_t, gcol), gx[start:stop], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         return gemm_nt.matmul_nt(gcol, col), sums
 
-    parts = _by_images(images, g)
+    parts = _by_images(images, g, ring_late=True)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
     return gx, parallel.sum_in_order([gw for gw, _ in parts]).reshape(cout, c, kh, kw)
 

@@ -52,8 +52,11 @@ then the caller when the helper is done), so inside a run both *spin* for a whil
 before they sleep (``spin.py``, :data:`SPIN_ROUNDS`), as OpenMP threads do.  Measured
 fwd+bwd in alternating processes: 64x6x12x12 -> 16 5x5 0.55 -> 0.49 ms, 64x32x15x15
 -> 64 3x3 4.42 -> 4.30 ms, the CIFAR training step 9.1 -> 8.7 ms.  What is left is the
-GIL: a helper that wakes while the caller runs Python between two kernels waits for
-it, asleep.
+GIL: a helper that hears its bell while the caller still runs Python waits for the
+GIL, asleep.  So the conv kernels ring the bells from inside their first compiled
+call, when the caller holds no GIL (``map_chunks(..., ring_late=True)``,
+:func:`take_bells`), and a helper says it is done from inside its spin, when it holds
+none either (``spin.finish_then_wait``): 64x6x12x12 -> 16 5x5 0.450 -> 0.419 ms.
 """
 
 from __future__ import annotations
@@ -186,19 +189,28 @@ def _set_blas_threads(counts, per_thread):
 # the spinning loops, which cannot look at Python variables.
 SPIN_ROUNDS = 2000
 _running = np.zeros(1, np.int64)
+_bell_lock = threading.Lock()  # (two runs at once: a lost ring would stop a helper spinning)
+_NO_RINGS = np.zeros(0, np.int64)
+
+
+class _Pool(list):
+    """The helper threads, and ``bells``: one per helper, ``bells[k]`` counting the jobs
+    put in helper k's queue, so that a spinning helper sees a new one without sleeping
+    on the queue (see map_chunks).  Each helper's ``bell`` is its one-element view."""
+
+    def __init__(self, count):
+        self.bells = np.zeros(count, np.int64)
+        super().__init__(_Worker(k + 1, self.bells[k:k + 1]) for k in range(count))
 
 
 class _Worker:
-    """One helper thread that runs the jobs put in its queue, one after the other.
+    """One helper thread that runs the jobs put in its queue, one after the other;
+    ``bell``: the count of jobs put in its queue (a view of ``_Pool.bells``)."""
 
-    ``bell[0]`` counts the jobs put in the queue, so that a spinning helper sees a new
-    one without sleeping on the queue (``map_chunks`` rings it after each put)."""
-
-    def __init__(self, index):
+    def __init__(self, index, bell=None):
         self.index = index
         self.jobs = queue.SimpleQueue()
-        self.bell = np.zeros(1, np.int64)
-        self.bell_lock = threading.Lock()  # (two runs at once: a lost ring would stop the spinning)
+        self.bell = np.zeros(1, np.int64) if bell is None else bell
         threading.Thread(target=self._loop, name=f"minigrad-{index}", daemon=True).start()
 
     def _loop(self):
@@ -207,9 +219,12 @@ class _Worker:
         _pin(sorted(ALLOWED_CPUS)[self.index % len(ALLOWED_CPUS)] if ALLOWED_CPUS else 0)
         if _blas_controller():  # BLAS libraries with a count per thread: 1 here, for good
             _set_blas_threads([1] * len(_blas_controller().lib_controllers), per_thread=True)
-        taken = 0
+        taken, finished = 0, None
         while True:
-            spin.wait_while(self.bell, 0, taken, _running, SPIN_ROUNDS)  # for the next job
+            if finished is None:
+                spin.wait_while(self.bell, 0, taken, _running, SPIN_ROUNDS)  # for the next job
+            else:  # tell the caller the last job is done -- once we hold no GIL -- and wait
+                spin.finish_then_wait(finished, self.bell, 0, taken, _running, SPIN_ROUNDS)
             job, table, done, finished = self.jobs.get()
             taken += 1
             try:
@@ -217,7 +232,6 @@ class _Worker:
                     done.put((True, job()))
             except BaseException as err:  # handed back to the caller, raised there
                 done.put((False, err))
-            finished[0] = 1  # (for a caller spinning on it)
 
 
 def _workers():
@@ -225,15 +239,15 @@ def _workers():
     global _pool
     with _lock:
         if _pool is None:
-            _pool = [_Worker(i) for i in range(1, cores())]
+            _pool = _Pool(max(cores() - 1, 0))
         return _pool
 
 
 def _forget_workers():
     """In a child made by ``fork`` only the forking thread exists: no helpers, and
     only its own run (if it forked inside one) still counts."""
-    global _pool, _lock, _runs
-    _pool, _lock = None, threading.Lock()
+    global _pool, _lock, _runs, _bell_lock
+    _pool, _lock, _bell_lock = None, threading.Lock(), threading.Lock()
     _runs = 1 if in_own_threads() else 0
     _running[0] = _runs
 
@@ -312,10 +326,42 @@ def chunks(n, work, min_work=None):
     return [(n * k // count, n * (k + 1) // count) for k in range(count)]
 
 
-def map_chunks(fn, n, work, min_work=None):
+def take_bells():
+    """``(bells, rings)`` for a chunk function of ``map_chunks(..., ring_late=True)``:
+    the helpers' bells and how often to ring each, for the function to ring from its
+    compiled code (``spin.ring``) -- or from Python (:func:`ring`) on paths that have
+    none.  On a helper thread, or called twice, there is nothing to ring."""
+    pending = getattr(_state, "pending", None)
+    _state.pending = None
+    return pending if pending is not None else (_NO_RINGS, _NO_RINGS)
+
+
+def ring(bells, rings):
+    """``bells += rings`` from Python (see :func:`take_bells`)."""
+    if len(rings):
+        with _bell_lock:
+            bells += rings
+
+
+def _ring_pending():
+    """Ring what no chunk function took (it rang nothing: its helpers would otherwise
+    wait for their spin to run out)."""
+    ring(*take_bells())
+
+
+def map_chunks(fn, n, work, min_work=None, ring_late=False):
     """``[fn(start, stop) for each chunk]``, in chunk order; several chunks run at
     once, the first on the calling thread, with BLAS on one thread (see the module
-    docstring).  If chunks fail, the first error is raised once all have finished."""
+    docstring).  If chunks fail, the first error is raised once all have finished.
+
+    Handing a chunk to a helper: the job goes into its queue, and its bell is rung.
+    The helper, spinning, hears the bell at once -- and then needs Python's GIL to
+    run the job.  Rung from Python, the bell finds the caller still holding the GIL
+    (it is about to prepare its own chunk), and the helper sleeps until the caller's
+    chunk reaches compiled code, waking 20-40 us later.  ``ring_late=True`` says that
+    ``fn`` rings the bells itself (:func:`take_bells`) from inside its first compiled
+    call, when the GIL is free: the helper starts at once."""
+    _ring_pending()  # (an outer call's bells, if fn calls map_chunks before ringing them)
     ranges = chunks(n, work, min_work)
     if len(ranges) == 1:
         return [fn(*ranges[0])]
@@ -328,18 +374,26 @@ def map_chunks(fn, n, work, min_work=None):
     from . import spin
     with own_threads():
         replies = []
+        rings = np.zeros(len(workers), np.int64)
         for i, (start, stop) in enumerate(ranges[1:]):
             reply, finished = queue.SimpleQueue(), np.zeros(1, np.int64)
-            worker = workers[i % len(workers)]
-            worker.jobs.put((lambda a=start, b=stop: fn(a, b), table, reply, finished))
-            with worker.bell_lock:
-                worker.bell[0] += 1
+            workers[i % len(workers)].jobs.put((lambda a=start, b=stop: fn(a, b), table, reply, finished))
+            rings[i % len(workers)] += 1
             replies.append((reply, finished))
+        bells = getattr(workers, "bells", None)
+        if bells is None:  # (a test's own helpers: no shared array of bells)
+            for worker, count in zip(workers, rings):
+                ring(worker.bell, count[None])
+        elif ring_late:
+            _state.pending = (bells, rings)
+        else:
+            ring(bells, rings)
         outcomes = []
         try:
             outcomes.append((True, fn(*ranges[0])))  # the first chunk on the calling thread
         except BaseException as err:
             outcomes.append((False, err))
+        _ring_pending()
         for reply, finished in replies:  # wait for all, even after an error
             spin.wait_while(finished, 0, 0, _running, SPIN_ROUNDS)
             outcomes.append(reply.get())

@@ -33,7 +33,7 @@ from numba.extending import intrinsic
 
 from ._jit import jit
 
-__all__ = ["AVAILABLE", "wait_while"]
+__all__ = ["AVAILABLE", "wait_while", "finish_then_wait", "ring"]
 
 
 def _has_sched_yield() -> bool:
@@ -58,6 +58,16 @@ def _sched_yield(typingctx):
     return types.int32(), codegen
 
 
+@jit(nogil=True, inline="always")
+def ring(bells, rings):
+    """``bells += rings``, lane by lane: from compiled code, so that the threads who
+    hear it find Python's GIL free (``parallel.take_bells``).  Not atomic: two runs
+    ringing one helper at once may lose a ring, which only means that helper goes to
+    its queue without spinning."""
+    for i in range(bells.shape[0]):
+        bells[i] += rings[i]
+
+
 if AVAILABLE:
     @jit(nogil=True)
     def wait_while(flags, i, value, running, rounds):
@@ -72,6 +82,17 @@ if AVAILABLE:
                 return False
             _sched_yield()
         return flags[i] != value
+
+    @jit(nogil=True)
+    def finish_then_wait(finished, flags, i, value, running, rounds):
+        """``finished[0] = 1``, then :func:`wait_while`: the flag that a caller spins on
+        is set only once this thread has let go of the GIL, which the caller needs next."""
+        finished[0] = 1
+        return wait_while(flags, i, value, running, rounds)
 else:
     def wait_while(flags, i, value, running, rounds):
+        return flags[i] != value
+
+    def finish_then_wait(finished, flags, i, value, running, rounds):
+        finished[0] = 1
         return flags[i] != value

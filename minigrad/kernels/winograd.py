@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import gemm_nt, gemm_simd, parallel, reuse, simd
+from . import gemm_nt, gemm_simd, parallel, reuse, simd, spin
 from ._jit import jit
 
 __all__ = ["winograd_forward", "winograd_grad_input", "winograd_grad_weight", "winograd_backward",
@@ -534,10 +534,11 @@ def _plane(flat, xi, rows, tiles):
 
 
 @jit(nogil=True)
-def _forward_chunk(x, ph, pw, th, tw, v, fill, u, m, bias, has_bias, relu, oh, ow, y):
-    """A chunk's forward in one call: the input tiles (unless this run made them
-    already) into ``v``, ``M[xi] = U[xi] @ V[xi]`` into ``m``, the output transform into
-    ``y``."""
+def _forward_chunk(bells, rings, x, ph, pw, th, tw, v, fill, u, m, bias, has_bias, relu, oh, ow, y):
+    """A chunk's forward in one call: the helpers' bells rung (``parallel.take_bells``),
+    the input tiles (unless this run made them already) into ``v``, ``M[xi] = U[xi] @
+    V[xi]`` into ``m``, the output transform into ``y``."""
+    spin.ring(bells, rings)
     n, c = x.shape[0], x.shape[1]
     cout, tiles = u.shape[1], n * th * tw
     if fill:
@@ -548,14 +549,15 @@ def _forward_chunk(x, ph, pw, th, tw, v, fill, u, m, bias, has_bias, relu, oh, o
 
 
 @jit(nogil=True)
-def _backward_chunk(gy, th, tw, dm, sums, v, u_t, dv, du, ph, pw, dx):
-    """A chunk's two gradients in one call: the output-gradient tiles (and channel
-    sums) into ``dm``; per tile position, ``dU[xi] += dM[xi] @ V[xi]^T`` (tiled dots,
+def _backward_chunk(bells, rings, gy, th, tw, dm, sums, v, u_t, dv, du, ph, pw, dx):
+    """A chunk's two gradients in one call: the helpers' bells rung, the
+    output-gradient tiles (and channel sums) into ``dm``; per tile position, ``dU[xi] += dM[xi] @ V[xi]^T`` (tiled dots,
     ``du`` padded as gemm_nt.matmul_nt pads it) and ``dV[xi] = U[xi]^T @ dM[xi]`` while
     that plane of dM is still in the cache; the scatter of dV into ``dx``."""
     n, cout = gy.shape[0], gy.shape[1]
     c, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
     tiles = n * th * tw
+    spin.ring(bells, rings)
     _output_transform_adjoint(gy, th, tw, dm, sums)
     for xi in range(16):
         plane = _plane(dm, xi, cout, tiles)
@@ -564,11 +566,12 @@ def _backward_chunk(gy, th, tw, dm, sums, v, u_t, dv, du, ph, pw, dx):
     _input_transform_adjoint(dv, c, n, h, w, ph, pw, th, tw, dx)
 
 
-def _by_images(images, n, c, cout, th, tw):
+def _by_images(images, n, c, cout, th, tw, ring_late=False):
     """``images(start, stop)`` over chunks of the batch (``parallel.py``).  Forward and
     gradients must cut the batch alike -- their remembered tile matrices are keyed by
-    the chunk -- so all three count the work (16 products per tile) here."""
-    return parallel.map_chunks(images, n, 16 * cout * c * n * th * tw)
+    the chunk -- so all three count the work (16 products per tile) here.
+    ``ring_late``: ``images`` rings the helpers' bells itself (``parallel.take_bells``)."""
+    return parallel.map_chunks(images, n, 16 * cout * c * n * th * tw, ring_late=ring_late)
 
 
 def winograd_forward(x, w, b, padding, relu=False):
@@ -582,18 +585,20 @@ def winograd_forward(x, w, b, padding, relu=False):
     y = np.empty((n, cout, oh, ow), dtype=x.dtype)
 
     def images(start, stop):
+        bells, rings = parallel.take_bells()
         tiles = (stop - start) * th * tw
         if _one_call(cout, c, tiles, x.dtype):
             v_flat, _, filled = _input_tile_buffer(x, start, stop, ph, pw, th, tw)
-            _forward_chunk(x[start:stop], ph, pw, th, tw, v_flat, not filled, u, _tile_buffer(cout, tiles, x.dtype)[0],
-                           bias, has_bias, relu, oh, ow, y[start:stop])
+            _forward_chunk(bells, rings, x[start:stop], ph, pw, th, tw, v_flat, not filled, u,
+                           _tile_buffer(cout, tiles, x.dtype)[0], bias, has_bias, relu, oh, ow, y[start:stop])
             return
+        parallel.ring(bells, rings)  # (no compiled call of ours to ring them from)
         v = _input_tiles(x, start, stop, ph, pw, th, tw)
         flat, m = _tile_buffer(cout, v.shape[2], x.dtype)
         gemm_simd.planes_to(u, v, m)  # 16 GEMMs: M[xi] = U[xi] @ V[xi]
         _output_transform(flat, cout, bias, has_bias, relu, stop - start, oh, ow, th, tw, y[start:stop])
 
-    _by_images(images, n, c, cout, th, tw)
+    _by_images(images, n, c, cout, th, tw, ring_late=True)
     return y
 
 
@@ -634,6 +639,7 @@ def winograd_backward(gy, x, w, padding):
     dx = np.empty((n, c, h, wd), dtype=gy.dtype)
 
     def images(start, stop):
+        bells, rings = parallel.take_bells()
         tiles = (stop - start) * th * tw
         if _one_call(cout, c, tiles, gy.dtype, weight_gradient=True):
             v, _, filled = _input_tile_buffer(x, start, stop, ph, pw, th, tw)
@@ -641,9 +647,10 @@ def winograd_backward(gy, x, w, padding):
                 _input_transform(x[start:stop], ph, pw, th, tw, v)
             sums = np.zeros(cout, np.float64)
             du = np.zeros((16, cout + -cout % 4, c + -c % 4), gy.dtype)
-            _backward_chunk(gy[start:stop], th, tw, _tile_buffer(cout, tiles, gy.dtype)[0], sums, v,
+            _backward_chunk(bells, rings, gy[start:stop], th, tw, _tile_buffer(cout, tiles, gy.dtype)[0], sums, v,
                             u_t, _tile_buffer(c, tiles, gy.dtype)[0], du, ph, pw, dx[start:stop])
             return du[:, :cout, :c], sums
+        parallel.ring(bells, rings)  # (no compiled call of ours to ring them from)
         dm, sums = _output_grad_tiles(gy, start, stop, th, tw, uses=1)
         du = _weight_gradient_products(dm, _input_tiles(x, start, stop, ph, pw, th, tw))
         flat, dv = _tile_buffer(c, dm.shape[2], gy.dtype)
@@ -651,7 +658,7 @@ def winograd_backward(gy, x, w, padding):
         _input_transform_adjoint(flat, c, stop - start, h, wd, ph, pw, th, tw, dx[start:stop])
         return du, sums
 
-    parts = _by_images(images, n, c, cout, th, tw)
+    parts = _by_images(images, n, c, cout, th, tw, ring_late=True)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
     return dx, _filter_gradient(parallel.sum_in_order([du for du, _ in parts]))
 
