@@ -12,10 +12,10 @@ checking a flag in memory for a while before it sleeps.  :func:`wait_while` does
 same, as a Numba loop that releases the GIL (so the thread it waits for can run
 Python) and calls ``sched_yield`` each round: should another thread need this CPU,
 it gets it at once instead of after the spinner's time slice.  Each round costs about
-0.4 microseconds here.  ``parallel.py`` spins only inside :func:`parallel.own_threads`
--- a run of the executor, or a kernel called on its own that hands out chunks --
-where the helpers have no other work and the next chunk usually comes within a
-fraction of a millisecond; outside, they sleep.
+0.4 microseconds here.  In ``parallel.py`` a caller spins only inside
+:func:`parallel.own_threads` -- a run of the executor, or a kernel called on its own
+that hands out chunks -- and a helper for up to 2,000 rounds (about 0.8 ms) after
+each chunk, when the next one usually comes; then they sleep on their queues.
 
 Without ``sched_yield`` (a C library that lacks it), or with ``NUMBA_DISABLE_JIT=1``,
 nothing spins and the queues do all the waiting.
