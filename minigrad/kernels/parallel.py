@@ -35,8 +35,8 @@ AVX-512).
 and benchmarks set it: unpinned threads stall at random on these VMs), helper k runs
 on the k-th allowed CPU and the calling thread on the first one for the time of a
 run (OpenMP itself pins it there for good once Numba's first parallel loop runs);
-helpers sleep between runs, and unpinned, the scheduler had put helper and caller on
-one CPU after any idle moment (a 0.66 ms conv at 0.95 ms, call after call).  Without
+helpers sleep between runs (after a short spin), and unpinned, the scheduler had put
+helper and caller on one CPU after any idle moment (a 0.66 ms conv at 0.95 ms, call after call).  Without
 ``OMP_PROC_BIND`` nothing is pinned.  ``MINIGRAD_NUM_THREADS`` caps the number of
 minigrad's threads (1: no helpers; BLAS and Numba keep their own threads).
 
@@ -48,8 +48,8 @@ program on the same machine.  (A different thread count can change the last bits
 
 Small problems run as one chunk on the calling thread: handing work to a helper costs
 about 25 microseconds.  Most of that is waking a sleeping thread, twice (the helper,
-then the caller when the helper is done), so inside a run both *spin* for a while
-before they sleep (``spin.py``, :data:`SPIN_ROUNDS`), as OpenMP threads do.  Measured
+then the caller when the helper is done), so both *spin* for a while before they
+sleep (``spin.py``, :data:`SPIN_ROUNDS`), as OpenMP threads do.  Measured
 fwd+bwd in alternating processes: 64x6x12x12 -> 16 5x5 0.55 -> 0.49 ms, 64x32x15x15
 -> 64 3x3 4.42 -> 4.30 ms, the CIFAR training step 9.1 -> 8.7 ms.  What is left is the
 GIL: a helper that hears its bell while the caller still runs Python waits for the
