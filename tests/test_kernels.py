@@ -1148,12 +1148,16 @@ def test_max_pool_2x2_parallel_chunks_match_one_thread(shape, monkeypatch):
 
 
 def test_winograd_tile_planes_are_not_4k_apart():
+    """... and each starts on a cache line (64 bytes), whatever malloc returned."""
     from minigrad.kernels.winograd import _tile_buffer
-    for rows, tiles, dtype in [(32, 3136, np.float32), (64, 1024, np.float32), (8, 512, np.float64)]:
-        flat, planes = _tile_buffer(rows, tiles, dtype)
-        starts = [planes[k].__array_interface__["data"][0] % 4096 for k in range(16)]
-        assert len(set(starts)) == 16
-        assert planes.shape == (16, rows, tiles) and planes[3].flags.c_contiguous
+    for rows, tiles, dtype in [(32, 3136, np.float32), (64, 1024, np.float32), (8, 512, np.float64),
+                               (3, 7, np.float32)]:
+        for _ in range(4):  # (several allocations: malloc's 16-byte alignment varies)
+            flat, planes = _tile_buffer(rows, tiles, dtype)
+            starts = [planes[k].__array_interface__["data"][0] for k in range(16)]
+            assert len({a % 4096 for a in starts}) == 16
+            assert all(a % 64 == 0 for a in starts)
+            assert planes.shape == (16, rows, tiles) and planes[3].flags.c_contiguous
 
 
 def test_winograd_float32_with_many_channels():
