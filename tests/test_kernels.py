@@ -339,6 +339,20 @@ def test_products_reach_the_register_kernels(monkeypatch):
     assert seen == ["gemm_simd._product"]
 
 
+def test_all_compiled_says_when_a_chunk_is_one_call(monkeypatch):
+    """gemm_simd.all_compiled: float results at least two vectors wide on a CPU with
+    AVX-512, and, when dot products are asked for, sums long enough for the tiled dots."""
+    from minigrad.kernels import gemm_nt, gemm_simd, simd
+    monkeypatch.setattr(simd, "WIDE_VECTORS", True)
+    assert gemm_simd.all_compiled(32, np.float32) and not gemm_simd.all_compiled(31, np.float32)
+    assert gemm_simd.all_compiled(16, np.float64) and not gemm_simd.all_compiled(64, np.int32)
+    long, short = gemm_nt.MIN_DEPTH, gemm_nt.MIN_DEPTH - 1
+    assert gemm_simd.all_compiled(64, np.float32, dots=((16, long), (150, long)))
+    assert not gemm_simd.all_compiled(64, np.float32, dots=((16, short), (150, short)))
+    monkeypatch.setattr(simd, "WIDE_VECTORS", False)  # no AVX-512: BLAS, called from Python
+    assert not gemm_simd.all_compiled(1024, np.float32)
+
+
 def test_matmul_path_with_two_dtypes_is_what_runs():
     """NumPy promotes a float32 @ float64 product and BLAS runs it: the path says so."""
     assert K.matmul_path((64, 784), (784, 128), np.float32, b_dtype=np.float64) == "blas"

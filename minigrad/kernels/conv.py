@@ -474,9 +474,7 @@ def _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
 # from Python), the whole chunk is one call that holds no GIL from start to end:
 # fwd+bwd 0.52 -> 0.47 ms for that layer.
 
-def _one_call(n_columns, dtype) -> bool:
-    """Do a chunk's products (results ``n_columns`` wide) run on gemm_simd's kernel?"""
-    return np.dtype(dtype) in (np.float32, np.float64) and gemm_simd.pays_off(n_columns, dtype)
+# (gemm_simd.all_compiled says where that is.)
 
 
 @jit(nogil=True)
@@ -583,7 +581,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
 
     def images(start, stop):
         bells, rings = parallel.take_bells()
-        if _one_call((stop - start) * oh * ow, dtype):
+        if gemm_simd.all_compiled((stop - start) * oh * ow, dtype):
             col, filled = _column_buffer(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
             yt = np.empty((cout, col.shape[1]), dtype=dtype)
             _forward_chunk(bells, rings, x[start:stop], col, not filled, w2, yt, bias, has_bias, relu, y[start:stop],
@@ -684,8 +682,7 @@ def conv2d_backward(gy, x, w, stride, padding, dilation):
     def images(start, stop):
         bells, rings = parallel.take_bells()
         columns = (stop - start) * oh * ow
-        one_call = (_one_call(columns, dtype)
-                    and gemm_nt.matmul_nt_path((cout, columns), (depth, columns), dtype) == "tiled dots")
+        one_call = gemm_simd.all_compiled(columns, dtype, dots=((cout, columns), (depth, columns)))
         if not one_call:  # (no compiled call of ours to ring them from)
             parallel.ring(bells, rings)
         col = _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)

@@ -42,7 +42,8 @@ import numpy as np
 from . import simd
 from ._jit import jit
 
-__all__ = ["matmul", "matmul_to", "planes_to", "matmul_into", "matmul_planes", "applies", "pays_off"]
+__all__ = ["matmul", "matmul_to", "planes_to", "matmul_into", "matmul_planes", "applies", "pays_off",
+           "all_compiled"]
 
 _ROWS = 8  # rows of C per register block (x 2 vectors: 16 accumulators)
 
@@ -69,6 +70,18 @@ def pays_off(n_columns, dtype) -> bool:
     would be computed as a zero-padded block of 32 columns, 3x the work (on the
     loops for leftover columns they had made the digits CNN step 20% slower)."""
     return simd.WIDE_VECTORS and n_columns >= 2 * simd.lanes(dtype)
+
+
+def all_compiled(n_columns, dtype, dots=None) -> bool:
+    """Do a chunk's products all run as compiled code -- this kernel for results
+    ``n_columns`` wide and, given ``dots=(a_shape, b_t_shape)``, gemm_nt's tiled dots
+    for ``a @ b_t.T`` -- rather than BLAS, which is called from Python?  Then the
+    chunk can be one compiled call that keeps no GIL (conv.py, "One compiled call per
+    chunk")."""
+    from .gemm_nt import matmul_nt_path
+    if np.dtype(dtype) not in (np.float32, np.float64) or not pays_off(n_columns, dtype):
+        return False
+    return dots is None or matmul_nt_path(*dots, dtype) == "tiled dots"
 
 
 def matmul(a, b):

@@ -164,13 +164,13 @@ def max_pool2d_backward(gy, x, y, kernel, stride, padding, relu=False):
     windows whose max is positive, so those with ``y <= 0`` pass nothing on."""
     _out_shape(x.shape, kernel, stride, padding)
     two_by_two = _is_2x2(kernel, stride, padding)
-    if two_by_two and pool_2x2_narrow.applies(x.shape, x.dtype):  # (finds the winners again)
-        gy, x, y = (np.ascontiguousarray(a, dtype=x.dtype) for a in (gy, x, y))
-        return pool_2x2_narrow.max_backward(gy, x, y, relu)
+    narrow = two_by_two and pool_2x2_narrow.applies(x.shape, x.dtype)  # (finds the winners again)
     # (keyed by the very arrays the forward took and gave: winners of another x or y
     # would point at the wrong pixels)
-    win = reuse.claim("max pool winners", (x, y), ()) if two_by_two else None
+    win = reuse.claim("max pool winners", (x, y), ()) if two_by_two and not narrow else None
     gy, x, y = (np.ascontiguousarray(a, dtype=x.dtype) for a in (gy, x, y))
+    if narrow:
+        return pool_2x2_narrow.max_backward(gy, x, y, relu)
     if win is not None:
         return pool_2x2.max_backward_to_winners(gy, y, win, x.shape, x.dtype, relu)
     if two_by_two:  # (its loops apply relu inline)

@@ -520,15 +520,9 @@ def _output_grad_tiles(gy, start, stop, th, tw, uses=2):
 # Each public kernel runs its whole chain -- tile transform, 16 GEMMs, tile transform
 # -- on chunks of images, in parallel on plain threads (``parallel.py``): the tile
 # matrices of a chunk stay in the caches, and no two thread pools fight over the cores.
-# Where all of a chunk's products run on the register kernels, the chain is one
-# compiled call that keeps no GIL (conv.py, "One compiled call per chunk", says why).
-
-def _one_call(cout, c, tiles, dtype, weight_gradient=False) -> bool:
-    """Do all of a chunk's products run on gemm_simd's kernel (and, for the weight
-    gradient, gemm_nt's tiled dots)?"""
-    if np.dtype(dtype) not in (np.float32, np.float64) or not gemm_simd.pays_off(tiles, dtype):
-        return False
-    return not weight_gradient or gemm_nt.matmul_nt_path((cout, tiles), (c, tiles), dtype) == "tiled dots"
+# Where all of a chunk's products run on the register kernels (gemm_simd.all_compiled),
+# the chain is one compiled call that keeps no GIL (conv.py, "One compiled call per
+# chunk", says why).
 
 
 @jit(inline="always")
@@ -592,7 +586,7 @@ def winograd_forward(x, w, b, padding, relu=False):
     def images(start, stop):
         bells, rings = parallel.take_bells()
         tiles = (stop - start) * th * tw
-        if _one_call(cout, c, tiles, x.dtype):
+        if gemm_simd.all_compiled(tiles, x.dtype):
             v_flat, _, filled = _input_tile_buffer(x, start, stop, ph, pw, th, tw)
             _forward_chunk(bells, rings, x[start:stop], ph, pw, th, tw, v_flat, not filled, u,
                            _tile_buffer(cout, tiles, x.dtype)[0], bias, has_bias, relu, oh, ow, y[start:stop])
@@ -646,7 +640,7 @@ def winograd_backward(gy, x, w, padding):
     def images(start, stop):
         bells, rings = parallel.take_bells()
         tiles = (stop - start) * th * tw
-        if _one_call(cout, c, tiles, gy.dtype, weight_gradient=True):
+        if gemm_simd.all_compiled(tiles, gy.dtype, dots=((cout, tiles), (c, tiles))):
             v, _, filled = _input_tile_buffer(x, start, stop, ph, pw, th, tw)
             if not filled:  # (no forward in this run made them)
                 _input_transform(x[start:stop], ph, pw, th, tw, v)
