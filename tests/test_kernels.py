@@ -13,14 +13,13 @@ import sys
 import textwrap
 from pathlib import Path
 
-import numba
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from minigrad import kernels as K
-from minigrad.kernels import reuse, spin
+from minigrad.kernels import reuse
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOATS = [np.float32, np.float64]
@@ -302,8 +301,13 @@ def test_products_reach_the_register_kernels(monkeypatch):
         y = K.conv2d_forward(xs, ws, None, *a)
         K.conv2d_backward(y, xs, ws, *a)
         K.conv2d_grad_weight(y, xs, ws.shape, *a)
+    a, b = rand(rng, (40, 3000), np.float32), rand(rng, (3000, 33), np.float32)
+    b_t = np.ascontiguousarray(b.T).T  # b as a transposed matrix
+    with parallel.own_threads():
+        K.matmul(a, b), K.matmul(a, b_t)
     seen = []
-    for module, name in ((gemm_simd, "_planes"), (gemm_simd, "_product"), (gemm_nt, "_dot_tiles"),
+    for module, name in ((gemm_simd, "_planes"), (gemm_simd, "_product"), (gemm_simd, "_product_pair"),
+                         (gemm_nt, "_dot_tiles"),
                          (conv, "_forward_chunk"), (conv, "_backward_chunk"),
                          (winograd, "_forward_chunk"), (winograd, "_backward_chunk")):
         real = getattr(module, name)
@@ -324,13 +328,21 @@ def test_products_reach_the_register_kernels(monkeypatch):
     K.conv2d_grad_input(rand(rng, (2, 8, 8, 8), np.float32), w5, x5.shape, *args5)
     assert "gemm_simd._product" in seen
     seen.clear()
-    a, b = rand(rng, (40, 3000), np.float32), rand(rng, (3000, 33), np.float32)
     with parallel.own_threads():
         assert K.matmul_path(a.shape, b.shape, a.dtype) == "registers, split over threads"
         assert K.matmul_path(a.shape, b.shape, a.dtype, b_rows_contiguous=False) == "blas, split over threads"
         got = K.matmul(a, b)
-    assert "gemm_simd._product" in seen
+    split = "gemm_simd._product_pair" if parallel.compiled_chunks_run_together() else "gemm_simd._product"
+    assert split in seen
     np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-3, atol=1e-3)
+    # b a transposed matrix (a dense layer's input gradient): the transposed product
+    seen.clear()
+    with parallel.own_threads():
+        assert K.matmul_path(a.shape, b_t.shape, a.dtype, b_rows_contiguous=False,
+                             b_transposed=True) == "registers, transposed, split over threads"
+        got_t = K.matmul(a, b_t)
+    assert split in seen and got_t.flags.c_contiguous
+    np.testing.assert_allclose(got_t, a.astype(np.float64) @ b, rtol=1e-3, atol=1e-3)
     # outside a run: on one core, up to the size where BLAS's second core starts to pay
     assert K.matmul_path(a.shape, b.shape, a.dtype) == "registers"
     assert K.matmul_path((512, 512), (512, 512), a.dtype) == "blas"
@@ -1258,10 +1270,14 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
     monkeypatch.setattr(reuse, "remember", lambda kind, arrays, params, compute, uses=2: remember(
         kind, arrays, params, lambda: computed.append(kind) or compute(), uses))
     from minigrad.kernels import conv, winograd
-    in_one_call = []  # chunks whose two gradients ran as one compiled call
-    for module in (conv, winograd):
-        real = module._backward_chunk
-        monkeypatch.setattr(module, "_backward_chunk", lambda *a, _r=real: in_one_call.append(1) or _r(*a))
+    in_one_call = []  # chunks whose two gradients ran as one compiled call (parallel.run_chunks)
+    run_chunks = parallel.run_chunks
+
+    def counting(one, pair, chunk_args, *shared):
+        if one in (conv._backward_chunk, winograd._backward_chunk):
+            in_one_call.extend(chunk_args)
+        return run_chunks(one, pair, chunk_args, *shared)
+    monkeypatch.setattr(parallel, "run_chunks", counting)
     chunked = run()
     # each chunk's rearranged input and output gradient computed once, in whichever
     # thread ran the chunk, and found again by the gradients (the run scope is shared);
@@ -1349,41 +1365,32 @@ def test_spinning_helpers_still_take_jobs_put_without_the_bell(monkeypatch):
         assert finished[0] == 1 and parallel._running[0] == 0
 
 
-def test_late_bells_are_rung_once_per_job(monkeypatch):
-    """map_chunks(..., ring_late=True): the caller's chunk takes the helpers' bells to
-    ring them from its compiled code (parallel.take_bells); rung from Python instead, or
-    not taken at all (then map_chunks rings them after the chunk), every job still runs,
-    and each helper's bell counts its jobs.  Helpers and second takers get nothing to
-    ring."""
-    from minigrad.kernels import parallel
-    monkeypatch.setattr(parallel, "cores", lambda: 2)
-    workers = parallel._workers()
-    seen = []
-
-    def chunk(a, b):
-        if mode == "not taken":
-            return b - a
-        bells, rings = parallel.take_bells()
-        seen.append((a, b, list(rings), list(parallel.take_bells()[1])))
-        if mode == "compiled":
-            _ring_compiled(bells, rings)
-        else:
-            parallel.ring(bells, rings)
-        return b - a
-
-    for mode in ("compiled", "python", "not taken"):
-        seen.clear()
-        before = workers[0].bell[0]
-        assert parallel.map_chunks(chunk, 4, 10**9, ring_late=True) == [2, 2]
-        if mode != "not taken":  # (the helper's chunk: nothing to ring)
-            assert sorted(seen) == [(0, 2, [1], []), (2, 4, [], [])]
-        assert workers[0].bell[0] == before + 1
-        assert parallel.take_bells()[1].size == 0  # nothing left pending
-
-
-@numba.njit(nogil=True)
-def _ring_compiled(bells, rings):
-    spin.ring(bells, rings)
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_run_chunks_one_a_pair_or_more(count, monkeypatch):
+    """parallel.run_chunks: one chunk on the calling thread, two on Numba's threads
+    through the pair kernel, more on minigrad's threads -- each chunk's output the
+    reference's, and the same bits whichever way the chunks ran."""
+    from minigrad.kernels import conv, parallel
+    monkeypatch.setattr(parallel, "cores", lambda: 3)
+    rng = np.random.default_rng(count)
+    n, cout, k = 3 * count, 4, 3
+    x, w, b = rand(rng, (n, 2, 7, 6), np.float32), rand(rng, (cout, 2, k, k), np.float32), rand(rng, cout, np.float32)
+    oh, ow = 5, 4
+    y = np.empty((n, cout, oh * ow), np.float32)
+    bounds = np.linspace(0, n, count + 1).astype(int)
+    chunk_args = [(x[s:e], np.empty((2 * k * k, (e - s) * oh * ow), np.float32), True,
+                   np.empty((cout, (e - s) * oh * ow), np.float32), y[s:e]) for s, e in zip(bounds, bounds[1:])]
+    shared = (w.reshape(cout, -1), b, True, False, k, k, 1, 1, 0, 0, 1, 1, oh, ow)
+    calls = []
+    pair = conv._forward_pair
+    parallel.run_chunks(conv._forward_chunk, lambda *a: calls.append("pair") or pair(*a), chunk_args, *shared)
+    assert calls == (["pair"] if count == 2 else [])
+    want = K.conv2d_forward_reference(x, w, b, (1, 1), (0, 0), (1, 1))
+    np.testing.assert_allclose(y.reshape(want.shape), want, rtol=1e-5, atol=1e-5)
+    one_by_one = np.empty_like(y)
+    for (s, e), args in zip(zip(bounds, bounds[1:]), chunk_args):
+        conv._forward_chunk(args[0], args[1], True, args[3], one_by_one[s:e], *shared)
+    assert one_by_one.tobytes() == y.tobytes()
 
 
 def test_map_chunks_called_from_a_chunk_runs_there(monkeypatch):
@@ -1548,13 +1555,14 @@ def test_nothing_is_pinned_without_omp_proc_bind(monkeypatch):
 def test_split_product_splits_the_longer_side(monkeypatch):
     from minigrad.kernels import parallel
     split = []
-    real = parallel.map_chunks
-    monkeypatch.setattr(parallel, "map_chunks", lambda fn, n, *a: split.append(n) or real(fn, n, *a))
+    real = parallel.chunks
+    monkeypatch.setattr(parallel, "chunks", lambda n, *a: split.append(n) or real(n, *a))
     rng = np.random.default_rng(5)
     wide, tall = rand(rng, (8, 3000), np.float64), rand(rng, (3000, 8), np.float64)
     np.testing.assert_allclose(parallel.split_product(wide, tall), wide @ tall, rtol=1e-12)  # k > m: the sum
     np.testing.assert_allclose(parallel.split_product(tall, wide), tall @ wide, rtol=1e-12)  # m > k: the rows
-    assert split == [3000, 3000]  # 3000 = k the first time, m the second
+    # 3000 = k the first time, m the second (then the parts, one per thread, if BLAS runs them)
+    assert [n for n in split if n > parallel.cores()] == [3000, 3000]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

@@ -21,10 +21,16 @@ from here instead of calling ``numba.njit`` directly, for two reasons:
   it out only at its next scheduler tick (4 ms here).  Measured: a 1 ms conv2d took
   8-24 ms, sometimes 280 ms.  So, unless the user chose otherwise, we ask OpenMP to
   put idle threads to sleep (``OMP_WAIT_POLICY=PASSIVE``) before Numba starts its
-  pool -- the price is a few microseconds to wake them at each parallel loop.
-  (OpenBLAS's threads spin too, and that cannot be changed once NumPy is loaded:
-  ``parallel.py`` keeps BLAS on one thread in runs where minigrad's own threads
-  work.)
+  pool.  (OpenBLAS's threads spin too, and that cannot be changed once NumPy is
+  loaded: ``parallel.py`` keeps BLAS on one thread in runs where minigrad's own
+  threads work.)
+* **...but not at once.**  Asleep, an OpenMP thread takes 40-60 microseconds to
+  start the next parallel loop (two empty ``prange`` loops: 120 us); spinning, one
+  microsecond.  GNU OpenMP spins ``GOMP_SPINCOUNT`` rounds before it sleeps, and
+  that setting wins over ``PASSIVE``: 30,000 rounds are 0.4-0.8 ms here, about as
+  long as minigrad's own helpers spin (``spin.py``) -- long enough to carry a
+  training step from one parallel loop to the next, short enough that a thread
+  left spinning gives its CPU back soon.  (An OpenMP other than GNU's ignores it.)
 
 This module is imported only by the kernel modules, never by
 ``minigrad.kernels.__init__``, so ``import minigrad`` stays free of Numba.
@@ -36,6 +42,7 @@ import os
 
 # Must happen before Numba loads its OpenMP runtime (at the first parallel call).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("GOMP_SPINCOUNT", "30000")  # (GNU OpenMP reads both when it loads)
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402

@@ -64,7 +64,7 @@ import numpy as np
 
 from ._jit import jit, prange
 from ._jit import nonneg as _nn  # an index Numba may treat as non-negative: SIMD
-from . import direct, gemm_nt, gemm_simd, parallel, reuse, spin, winograd
+from . import direct, gemm_nt, gemm_simd, parallel, reuse, winograd
 
 __all__ = [
     "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_backward", "conv2d_grad_bias",
@@ -478,29 +478,47 @@ def _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
 
 
 @jit(nogil=True)
-def _forward_chunk(bells, rings, x, col, fill, w2, yt, bias, has_bias, relu, y, kh, kw, sh, sw, ph, pw, dh, dw, oh,
-                   ow):
-    """A chunk's forward in one call: the helpers' bells rung (``parallel.take_bells``),
-    im2col (unless this run made it already), the product ``yt = w2 @ col``, and ``yt``
-    laid out into ``y`` with the bias."""
-    spin.ring(bells, rings)
+def _forward_chunk(x, col, fill, yt, y, w2, bias, has_bias, relu, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """A chunk's forward in one call: im2col of images ``x`` (unless this run made it
+    already), the product ``yt = w2 @ col``, and ``yt`` laid out into ``y`` with the bias."""
     if fill:
         _fill_columns(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
     gemm_simd._product(w2, col, yt)
     _columns_to_nchw(yt, bias, has_bias, relu, y)
 
 
+@jit(parallel=True)
+def _forward_pair(x0, col0, fill0, yt0, y0, x1, col1, fill1, yt1, y1, w2, bias, has_bias, relu, kh, kw, sh, sw, ph,
+                  pw, dh, dw, oh, ow):
+    """:func:`_forward_chunk` for two chunks at once, on Numba's threads
+    (``parallel.run_chunks``)."""
+    for k in prange(2):
+        if k == 0:
+            _forward_chunk(x0, col0, fill0, yt0, y0, w2, bias, has_bias, relu, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        else:
+            _forward_chunk(x1, col1, fill1, yt1, y1, w2, bias, has_bias, relu, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
 @jit(nogil=True)
-def _backward_chunk(bells, rings, gy, w2_t, col, gcol, sums, dcol, gx, gw, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """A chunk's two gradients in one call: the helpers' bells rung, ``gy`` into
-    columns (and its channel sums), ``dcol = w2_t @ gcol`` scattered into ``gx`` (zeros
-    on entry), and ``gw += gcol @ col.T`` on gemm_nt's tiled dots (``gw`` padded as
-    gemm_nt.matmul_nt pads it)."""
-    spin.ring(bells, rings)
+def _backward_chunk(gy, col, gcol, sums, dcol, gx, gw, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """A chunk's two gradients in one call: ``gy`` into columns (and its channel sums),
+    ``dcol = w2_t @ gcol`` scattered into ``gx`` (zeros on entry), and ``gw += gcol @
+    col.T`` on gemm_nt's tiled dots (``gw`` padded as gemm_nt.matmul_nt pads it)."""
     _nchw_to_columns(gy, gcol, sums)
     gemm_simd._product(w2_t, gcol, dcol)
     _col2im(dcol, gx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
     gemm_nt._dot_tiles(gcol, col, gw, gemm_nt._K_BLOCK)
+
+
+@jit(parallel=True)
+def _backward_pair(gy0, col0, gcol0, sums0, dcol0, gx0, gw0, gy1, col1, gcol1, sums1, dcol1, gx1, gw1, w2_t, kh, kw, sh,
+                   sw, ph, pw, dh, dw, oh, ow):
+    """:func:`_backward_chunk` for two chunks at once, on Numba's threads."""
+    for k in prange(2):
+        if k == 0:
+            _backward_chunk(gy0, col0, gcol0, sums0, dcol0, gx0, gw0, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        else:
+            _backward_chunk(gy1, col1, gcol1, sums1, dcol1, gx1, gw1, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 
 
 def _gradient_columns(gy, start, stop, uses=2):
@@ -545,13 +563,23 @@ def _as(a, dtype):
                           lambda: np.ascontiguousarray(a, dtype=dtype))
 
 
-def _by_images(images, g, ring_late=False):
-    """``images(start, stop)`` over chunks of the batch (``parallel.py``).  Forward and
-    gradients of one conv must cut the batch alike -- their remembered rearrangements
-    are keyed by the chunk -- so all three count the work here, the same way.
-    ``ring_late``: ``images`` rings the helpers' bells itself (``parallel.take_bells``)."""
+def _work(g):
+    """The multiply-adds of a conv on the im2col path, as ``parallel.chunks`` counts them."""
     n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
-    return parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow, ring_late=ring_late)
+    return cout * c * kh * kw * n * oh * ow
+
+
+def _image_ranges(g):
+    """The chunks ``(start, stop)`` of the batch.  Forward and gradients of one conv must
+    cut the batch alike -- their remembered rearrangements are keyed by the chunk -- so
+    all of them count the work here, the same way."""
+    return parallel.chunks(g[0], _work(g))
+
+
+def _by_images(images, g):
+    """``images(start, stop)`` over :func:`_image_ranges` on minigrad's threads
+    (``parallel.map_chunks``)."""
+    return parallel.map_chunks(images, g[0], _work(g))
 
 
 def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
@@ -574,24 +602,24 @@ def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
     if path == "direct":
         y = _direct_forward(x, w, bias, has_bias, sh, sw, ph, pw, dh, dw, oh, ow)
         return np.maximum(y, 0, out=y) if relu else y
-    # im2col: each chunk of images is rearranged, multiplied and laid out on its own
-    # thread (parallel.py)
     w2 = w.reshape(cout, -1)
     y = np.empty((n, cout, oh * ow), dtype=dtype)
+    # im2col: each chunk of images is rearranged, multiplied and laid out on its own
+    # thread (parallel.py), as one compiled call where all of it is compiled code
+    ranges = _image_ranges(g)
+    if all(gemm_simd.all_compiled((stop - start) * oh * ow, dtype) for start, stop in ranges):
+        def chunk(start, stop):  # (the arrays of one chunk)
+            col, filled = _column_buffer(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+            return x[start:stop], col, not filled, np.empty((cout, col.shape[1]), dtype), y[start:stop]
+        parallel.run_chunks(_forward_chunk, _forward_pair, [chunk(*r) for r in ranges],
+                            w2, bias, has_bias, relu, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        return y.reshape(n, cout, oh, ow)
 
     def images(start, stop):
-        bells, rings = parallel.take_bells()
-        if gemm_simd.all_compiled((stop - start) * oh * ow, dtype):
-            col, filled = _column_buffer(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-            yt = np.empty((cout, col.shape[1]), dtype=dtype)
-            _forward_chunk(bells, rings, x[start:stop], col, not filled, w2, yt, bias, has_bias, relu, y[start:stop],
-                           kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-            return
-        parallel.ring(bells, rings)
         col = _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         _columns_to_nchw(gemm_simd.matmul(w2, col), bias, has_bias, relu, y[start:stop])
 
-    _by_images(images, g, ring_late=True)
+    _by_images(images, g)
     return y.reshape(n, cout, oh, ow)
 
 
@@ -679,26 +707,28 @@ def conv2d_backward(gy, x, w, stride, padding, dilation):
     gx = np.zeros((n, c, h, wd), dtype=dtype)
     depth = c * kh * kw
 
+    ranges = _image_ranges(g)
+    if all(gemm_simd.all_compiled(
+            (stop - start) * oh * ow, dtype, dots=((cout, (stop - start) * oh * ow), (depth, (stop - start) * oh * ow)))
+            for start, stop in ranges):
+        def chunk(start, stop):  # (the arrays of one chunk)
+            columns, part = (stop - start) * oh * ow, gy[start:stop]
+            return (part.reshape(part.shape[0], cout, -1),
+                    _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow),
+                    np.empty((cout, columns), dtype), np.zeros(cout, np.float64), np.empty((depth, columns), dtype),
+                    gx[start:stop], np.zeros((cout + -cout % 4, depth + -depth % 4), dtype))
+        parts = [chunk(*r) for r in ranges]
+        parallel.run_chunks(_backward_chunk, _backward_pair, parts, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        reuse.offer_bias_gradient(gy, parallel.sum_in_order([part[3] for part in parts]))
+        return gx, parallel.sum_in_order([part[6][:cout, :depth] for part in parts]).reshape(cout, c, kh, kw)
+
     def images(start, stop):
-        bells, rings = parallel.take_bells()
-        columns = (stop - start) * oh * ow
-        one_call = gemm_simd.all_compiled(columns, dtype, dots=((cout, columns), (depth, columns)))
-        if not one_call:  # (no compiled call of ours to ring them from)
-            parallel.ring(bells, rings)
         col = _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-        if one_call:
-            gcol, dcol = np.empty((cout, columns), dtype), np.empty((depth, columns), dtype)
-            sums = np.zeros(cout, np.float64)
-            gw = np.zeros((cout + -cout % 4, depth + -depth % 4), dtype)
-            part = gy[start:stop]
-            _backward_chunk(bells, rings, part.reshape(part.shape[0], cout, -1), w2_t, col, gcol, sums, dcol,
-                            gx[start:stop], gw, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-            return gw[:cout, :depth], sums
         gcol, sums = _gradient_columns(gy, start, stop, uses=1)
         _col2im(gemm_simd.matmul(w2_t, gcol), gx[start:stop], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         return gemm_nt.matmul_nt(gcol, col), sums
 
-    parts = _by_images(images, g, ring_late=True)
+    parts = _by_images(images, g)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
     return gx, parallel.sum_in_order([gw for gw, _ in parts]).reshape(cout, c, kh, kw)
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import parallel, reuse
-from ._jit import jit
+from ._jit import jit, prange
 from ._jit import nonneg as _nn  # an index Numba may treat as non-negative: SIMD
 
 __all__ = ["direct_applies", "direct_forward", "direct_grad_input", "direct_grad_weight"]
@@ -440,25 +440,92 @@ def _blocked(w):
 
 
 def _padded_input(x, start, stop, ph, pw):
-    """Images ``start:stop`` of ``x`` as flat padded planes, channel by channel
-    (C, N, Hp*Wp); computed by the forward pass and reused by the weight gradient of
-    the same run."""
-    def compute():
-        part = x[start:stop]
-        n, c, h, w = part.shape
+    """``(xf, filled)``: images ``start:stop`` of ``x`` as flat padded planes, channel
+    by channel (C, N, Hp*Wp) -- the array the forward pass of this run made (``filled``;
+    the weight gradient reuses it), or else a new, empty one for the caller's chunk to
+    fill (:func:`_pad_flat`).  One unpadded channel needs no copy: ``x`` itself, seen
+    as (1, N, H*W), filled."""
+    part = x[start:stop]
+    n, c, h, w = part.shape
+    new = []
+
+    def allocate():
         if ph == pw == 0 and c == 1 and part.flags.c_contiguous:
-            return part.reshape(1, n, h * w)  # one channel, unpadded: the same numbers in the same order
-        out = np.empty((c, n, (h + 2 * ph) * (w + 2 * pw)), x.dtype)
-        _pad_flat(part, ph, pw, out)
-        return out
-    return reuse.remember("direct padded input", (x,), (ph, pw, start, stop), compute)
+            return part.reshape(1, n, h * w)  # the same numbers in the same order
+        new.append(True)
+        return np.empty((c, n, (h + 2 * ph) * (w + 2 * pw)), x.dtype)
+    xf = reuse.remember("direct padded input", (x,), (ph, pw, start, stop), allocate)
+    return xf, not new
 
 
-def _chunks(images, x_shape, cout, kh, kw, oh, ow):
-    """Chunks of the batch on minigrad's threads (``parallel.py``); forward and weight
+def _chunks(x_shape, cout, kh, kw, oh, ow):
+    """The chunks ``(start, stop)`` of the batch (``parallel.py``); forward and weight
     gradient count the work alike, so their padded inputs match."""
     n, c = x_shape[:2]
-    return parallel.map_chunks(images, n, cout * c * kh * kw * n * oh * ow)
+    return parallel.chunks(n, cout * c * kh * kw * n * oh * ow)
+
+
+@jit(fastmath={"contract"}, nogil=True)
+def _forward_chunk(x, fill, xf, y, ph, pw, w, wp, n_q, bias, has_bias, relu):
+    """A chunk's forward in one call: images ``x`` padded into ``xf`` (unless this run
+    did it already), then :func:`_forward_images` into ``y``."""
+    if fill:
+        _pad_flat(x, ph, pw, xf)
+    scratch = np.empty((w.shape[0], y.shape[2] * wp), y.dtype)
+    _forward_images(xf, w, scratch, wp, n_q, bias, has_bias, relu, y)
+
+
+@jit(parallel=True)
+def _forward_pair(x0, fill0, xf0, y0, x1, fill1, xf1, y1, ph, pw, w, wp, n_q, bias, has_bias, relu):
+    """:func:`_forward_chunk` for two chunks at once, on Numba's threads."""
+    for k in prange(2):
+        if k == 0:
+            _forward_chunk(x0, fill0, xf0, y0, ph, pw, w, wp, n_q, bias, has_bias, relu)
+        else:
+            _forward_chunk(x1, fill1, xf1, y1, ph, pw, w, wp, n_q, bias, has_bias, relu)
+
+
+@jit(fastmath={"contract"}, nogil=True)
+def _input_gradient_chunk(gy, gx, ph, pw, w, wp, n_q):
+    """A chunk's input gradient in one call: :func:`_forward_padding_images`."""
+    hp = gy.shape[2] + 2 * ph
+    padded = np.empty((gy.shape[1], 1, hp * wp), gx.dtype)
+    scratch = np.empty((w.shape[0], gx.shape[2] * wp), gx.dtype)
+    _forward_padding_images(gy, ph, pw, w, padded, scratch, wp, n_q, gx)
+
+
+@jit(parallel=True)
+def _input_gradient_pair(gy0, gx0, gy1, gx1, ph, pw, w, wp, n_q):
+    """:func:`_input_gradient_chunk` for two chunks at once, on Numba's threads."""
+    for k in prange(2):
+        if k == 0:
+            _input_gradient_chunk(gy0, gx0, ph, pw, w, wp, n_q)
+        else:
+            _input_gradient_chunk(gy1, gx1, ph, pw, w, wp, n_q)
+
+
+@jit(fastmath={"contract", "reassoc"}, nogil=True)
+def _weight_gradient_chunk(x, fill, xf, gy, g, sums, gw, ph, pw, wp):
+    """A chunk's weight gradient in one call: images ``x`` padded into ``xf`` (unless
+    the forward of this run did it), the output gradient widened into ``g`` (and its
+    channel sums), then :func:`_grad_weight_chunk`'s long sums into ``gw``."""
+    if fill:
+        _pad_flat(x, ph, pw, xf)
+    _widen(gy, wp, g, sums)
+    c, m, plane = xf.shape
+    cout4, kh, kw = g.shape[0], gw.shape[2], gw.shape[3]
+    _grad_weight_chunk(xf.reshape((c, m * plane)), g.reshape((cout4, m * plane)), gw, wp,
+                       m * plane - (kh - 1) * wp - (kw - 1))
+
+
+@jit(parallel=True)
+def _weight_gradient_pair(x0, fill0, xf0, gy0, g0, sums0, gw0, x1, fill1, xf1, gy1, g1, sums1, gw1, ph, pw, wp):
+    """:func:`_weight_gradient_chunk` for two chunks at once, on Numba's threads."""
+    for k in prange(2):
+        if k == 0:
+            _weight_gradient_chunk(x0, fill0, xf0, gy0, g0, sums0, gw0, ph, pw, wp)
+        else:
+            _weight_gradient_chunk(x1, fill1, xf1, gy1, g1, sums1, gw1, ph, pw, wp)
 
 
 # ------------------------------------------------------------------ public kernels
@@ -478,17 +545,16 @@ def _forward(x, w, bias, padding, relu, out_dtype, keep_padded=True):
     y = np.empty((n, cout, oh, ow), out_dtype)
     n_q = oh * wp - (kw - 1)
 
-    def images(start, stop):
-        scratch = np.empty((w4.shape[0], oh * wp), out_dtype)
-        if not keep_padded:  # (the input gradient: no bias, no relu)
-            padded = np.empty((c, 1, hp * wp), out_dtype)
-            _forward_padding_images(x[start:stop], ph, pw, w4, padded, scratch, wp, n_q,
-                                    y[start:stop])
-            return
-        xf = _padded_input(x, start, stop, ph, pw)
-        _forward_images(xf, w4, scratch, wp, n_q, b, has_bias, relu, y[start:stop])
-
-    _chunks(images, x.shape, cout, kh, kw, oh, ow)
+    ranges = _chunks(x.shape, cout, kh, kw, oh, ow)
+    if not keep_padded:  # (the input gradient: no bias, no relu)
+        parallel.run_chunks(_input_gradient_chunk, _input_gradient_pair, [(x[s:e], y[s:e]) for s, e in ranges],
+             ph, pw, w4, wp, n_q)
+        return y
+    chunk_args = []
+    for start, stop in ranges:
+        xf, filled = _padded_input(x, start, stop, ph, pw)
+        chunk_args.append((x[start:stop], not filled, xf, y[start:stop]))
+    parallel.run_chunks(_forward_chunk, _forward_pair, chunk_args, ph, pw, w4, wp, n_q, b, has_bias, relu)
     return y
 
 
@@ -518,16 +584,13 @@ def direct_grad_weight(gy, x, padding):
     hp, wp = h + 2 * ph, wd + 2 * pw
     cout4 = cout + (-cout % _BLOCK)
 
-    def images(start, stop):
-        m = stop - start
-        xf = _padded_input(x, start, stop, ph, pw).reshape(c, m * hp * wp)
-        g = np.empty((cout4, m, hp * wp), gy.dtype)
-        sums = np.zeros(cout, np.float64)
-        _widen(gy[start:stop], wp, g, sums)
-        gw = np.zeros((cout4, c, kh, kw), gy.dtype)
-        _grad_weight_chunk(xf, g.reshape(cout4, m * hp * wp), gw, wp, m * hp * wp - (kh - 1) * wp - (kw - 1))
-        return gw.astype(np.float64), sums
-
-    parts = _chunks(images, x.shape, cout, kh, kw, oh, ow)
+    chunk_args = []
+    for start, stop in _chunks(x.shape, cout, kh, kw, oh, ow):
+        xf, filled = _padded_input(x, start, stop, ph, pw)
+        chunk_args.append((x[start:stop], not filled, xf, gy[start:stop],
+                           np.empty((cout4, stop - start, hp * wp), gy.dtype), np.zeros(cout, np.float64),
+                           np.zeros((cout4, c, kh, kw), gy.dtype)))
+    parallel.run_chunks(_weight_gradient_chunk, _weight_gradient_pair, chunk_args, ph, pw, wp)
+    parts = [(gw.astype(np.float64), sums) for *_, sums, gw in chunk_args]
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([s for _, s in parts]))
     return parallel.sum_in_order([gw for gw, _ in parts])[:cout].astype(gy.dtype)

@@ -32,7 +32,7 @@ __all__ = ["matmul", "matmul_path", "matmul_blocked", "matmul_reference"]
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True, b_dtype=None) -> str:
+def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True, b_dtype=None, b_transposed=False) -> str:
     """Name of the code path :func:`matmul` takes for these shapes (shown in traces).
 
     * ``"blas"``  -- float32/float64: NumPy's ``matmul``, which calls BLAS ``gemm``
@@ -47,8 +47,12 @@ def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True, b_dtype=None) -
       those threads, and each part runs on ``gemm_simd.py``'s register-blocked kernel
       (AVX-512 wide, where NumPy's BLAS is AVX2 here) -- when the rows of ``b`` are
       contiguous and the result is at least two vectors wide;
-    * ``"blas, split over threads"`` -- the same split, each part on BLAS (a ``b``
-      read down its columns, as in a gradient ``g @ w.T``, or a narrow result).
+    * ``"registers, transposed, split over threads"`` -- ``b`` is a transposed
+      matrix (``b_transposed``: ``b.T`` is C-contiguous, as in a dense layer's input
+      gradient ``g @ w.T``): the same split and kernel compute ``b.T @ a.T``, and the
+      result is turned around (``parallel.split_product``);
+    * ``"blas, split over threads"`` -- the same split, each part on BLAS (another
+      ``b`` read down its columns, or a narrow result).
     * ``"numpy"`` -- any other dtype (ints, bools): NumPy's own non-BLAS loops.
 
     ``dtype`` is ``a``'s; ``b_dtype``, when given and different, means NumPy promotes
@@ -60,8 +64,11 @@ def matmul_path(a_shape, b_shape, dtype, b_rows_contiguous=True, b_dtype=None) -
     if np.dtype(dtype) not in _FLOATS:
         return "numpy"
     if _shared_out(a_shape, b_shape):
-        fits = b_rows_contiguous and gemm_simd.pays_off(b_shape[1], dtype)
-        return "registers, split over threads" if fits else "blas, split over threads"
+        if b_rows_contiguous and gemm_simd.pays_off(b_shape[1], dtype):
+            return "registers, split over threads"
+        if b_transposed and not b_rows_contiguous and gemm_simd.pays_off(a_shape[0], dtype):
+            return "registers, transposed, split over threads"
+        return "blas, split over threads"
     return "registers" if _on_one_core(a_shape, b_shape, dtype, b_rows_contiguous) else "blas"
 
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import simd
-from ._jit import jit
+from ._jit import jit, prange
 
 __all__ = ["matmul", "matmul_to", "planes_to", "matmul_into", "matmul_planes", "applies", "pays_off",
            "all_compiled"]
@@ -172,6 +172,17 @@ def _product(a, b, c):
         for i in range(m_blocked, m):
             _block_1_row(a, b_rest, c_rest, i, 0)
         c[:, n_blocked:] = c_rest[:, :rest]
+
+
+@jit(parallel=True)
+def _product_pair(a0, b0, c0, a1, b1, c1):
+    """``c0 = a0 @ b0`` and ``c1 = a1 @ b1`` at once, on Numba's threads (a product
+    split in two by ``parallel.split_product``)."""
+    for k in prange(2):
+        if k == 0:
+            _product(a0, b0, c0)
+        else:
+            _product(a1, b1, c1)
 
 
 @jit(nogil=True, inline="always")

@@ -53,10 +53,18 @@ sleep (``spin.py``, :data:`SPIN_ROUNDS`), as OpenMP threads do.  Measured
 fwd+bwd in alternating processes: 64x6x12x12 -> 16 5x5 0.55 -> 0.49 ms, 64x32x15x15
 -> 64 3x3 4.42 -> 4.30 ms, the CIFAR training step 9.1 -> 8.7 ms.  What is left is the
 GIL: a helper that hears its bell while the caller still runs Python waits for the
-GIL, asleep.  So the conv kernels ring the bells from inside their first compiled
-call, when the caller holds no GIL (``map_chunks(..., ring_late=True)``,
-:func:`take_bells`), and a helper says it is done from inside its spin, when it holds
-none either (``spin.finish_then_wait``): 64x6x12x12 -> 16 5x5 0.450 -> 0.419 ms.
+GIL, asleep; a helper says it is done from inside its spin, when it holds no GIL
+(``spin.finish_then_wait``).
+
+**Numba's threads for chunks that are one compiled call.**  Where a conv chunk's
+products all run on the register kernels, the whole chunk is one compiled function,
+and two such chunks run at once in a ``prange`` loop of two rounds
+(:func:`run_chunks`): OpenMP's threads, spinning between loops (``_jit.py``), start
+their round within a microsecond and never touch the GIL.  This replaced handing the
+chunks to our helpers, including a trick that rang the helpers' bells from compiled
+code: 64x6x12x12 -> 16 5x5 fwd+bwd 0.42 -> 0.40 ms in alternating processes, the
+pooling loops faster too.  Our helpers still run the chunks that call BLAS from
+Python (CPUs without AVX-512) and the split dense products.
 """
 
 from __future__ import annotations
@@ -196,7 +204,6 @@ _running = np.zeros(1, np.int64)
 # Spinning yields the CPU to any other thread that wants it (spin.py).
 _ALWAYS = np.ones(1, np.int64)
 _bell_lock = threading.Lock()  # (two runs at once: a lost ring would stop a helper spinning)
-_NO_RINGS = np.zeros(0, np.int64)
 
 
 class _Pool(list):
@@ -332,42 +339,23 @@ def chunks(n, work, min_work=None):
     return [(n * k // count, n * (k + 1) // count) for k in range(count)]
 
 
-def take_bells():
-    """``(bells, rings)`` for a chunk function of ``map_chunks(..., ring_late=True)``:
-    the helpers' bells and how often to ring each, for the function to ring from its
-    compiled code (``spin.ring``) -- or from Python (:func:`ring`) on paths that have
-    none.  On a helper thread, or called twice, there is nothing to ring."""
-    pending = getattr(_state, "pending", None)
-    _state.pending = None
-    return pending if pending is not None else (_NO_RINGS, _NO_RINGS)
-
-
 def ring(bells, rings):
-    """``bells += rings`` from Python (see :func:`take_bells`)."""
+    """``bells += rings``, under a lock (two runs at once must not lose a ring)."""
     if len(rings):
         with _bell_lock:
             bells += rings
 
 
-def _ring_pending():
-    """Ring what no chunk function took (it rang nothing: its helpers would otherwise
-    wait for their spin to run out)."""
-    ring(*take_bells())
-
-
-def map_chunks(fn, n, work, min_work=None, ring_late=False):
+def map_chunks(fn, n, work, min_work=None):
     """``[fn(start, stop) for each chunk]``, in chunk order; several chunks run at
     once, the first on the calling thread, with BLAS on one thread (see the module
     docstring).  If chunks fail, the first error is raised once all have finished.
 
     Handing a chunk to a helper: the job goes into its queue, and its bell is rung.
     The helper, spinning, hears the bell at once -- and then needs Python's GIL to
-    run the job.  Rung from Python, the bell finds the caller still holding the GIL
-    (it is about to prepare its own chunk), and the helper sleeps until the caller's
-    chunk reaches compiled code, waking 20-40 us later.  ``ring_late=True`` says that
-    ``fn`` rings the bells itself (:func:`take_bells`) from inside its first compiled
-    call, when the GIL is free: the helper starts at once."""
-    _ring_pending()  # (an outer call's bells, if fn calls map_chunks before ringing them)
+    run the job, which the caller holds until its own chunk reaches compiled code:
+    the helper often sleeps, and wakes 20-40 us later.  Chunks that are each one
+    compiled call avoid this on Numba's threads instead (:func:`run_chunks`)."""
     ranges = chunks(n, work, min_work)
     if len(ranges) == 1:
         return [fn(*ranges[0])]
@@ -390,8 +378,6 @@ def map_chunks(fn, n, work, min_work=None, ring_late=False):
         if bells is None:  # (a test's own helpers: no shared array of bells)
             for worker, count in zip(workers, rings):
                 ring(worker.bell, count[None])
-        elif ring_late:
-            _state.pending = (bells, rings)
         else:
             ring(bells, rings)
         outcomes = []
@@ -399,7 +385,6 @@ def map_chunks(fn, n, work, min_work=None, ring_late=False):
             outcomes.append((True, fn(*ranges[0])))  # the first chunk on the calling thread
         except BaseException as err:
             outcomes.append((False, err))
-        _ring_pending()
         for reply, finished in replies:  # wait for all, even after an error
             spin.wait_while(finished, 0, 0, _running, SPIN_ROUNDS)
             outcomes.append(reply.get())
@@ -407,6 +392,54 @@ def map_chunks(fn, n, work, min_work=None, ring_late=False):
         if not ok:
             raise value
     return [value for _, value in outcomes]
+
+
+_numba_threads_safe = None
+
+
+def compiled_chunks_run_together() -> bool:
+    """Can chunks that are each one compiled call run on Numba's own threads
+    (:func:`run_chunks`)?  Yes when Numba's thread pool is OpenMP or TBB: both let
+    several Python threads start parallel loops at once (``workqueue``, Numba's last
+    resort, aborts the process when two do).  Under ``NUMBA_DISABLE_JIT`` there is no
+    pool: the chunks go through :func:`map_chunks`."""
+    global _numba_threads_safe
+    if _numba_threads_safe is None:
+        _start_openmp()
+        import numba
+        try:
+            _numba_threads_safe = numba.threading_layer() in ("omp", "tbb")
+        except ValueError:  # no thread pool started: NUMBA_DISABLE_JIT
+            _numba_threads_safe = False
+    return _numba_threads_safe
+
+
+def run_chunks(one, pair, chunk_args, *shared):
+    """Run the compiled chunk function ``one(*chunk_args[k], *shared)`` for every chunk
+    ``k``: a single chunk on the calling thread; two at once on Numba's threads
+    through ``pair``, a compiled ``prange`` loop of two rounds that takes both chunks'
+    arguments one after the other (``conv._forward_pair`` is one); more, or where
+    Numba's threads cannot take them (:func:`compiled_chunks_run_together`), on
+    minigrad's threads (:func:`map_chunks`).
+
+    Why Numba's threads for two chunks: a ``prange`` loop hands its rounds to OpenMP
+    threads that are already spinning (``_jit.py``: GOMP_SPINCOUNT), in about a
+    microsecond, and no thread ever needs Python's GIL; a job handed to one of our
+    helpers costs 10-40 microseconds (module docstring).  Why a pair and not a tuple of
+    any number of chunks: indexed by the round, a tuple of arrays made the very same
+    chunk code run 1.6 times slower (the 32->64 Winograd forward: 1.65 against 1.0 ms)."""
+    if len(chunk_args) == 1:
+        return one(*chunk_args[0], *shared)
+    if len(chunk_args) == 2 and compiled_chunks_run_together():
+        return pair(*chunk_args[0], *chunk_args[1], *shared)
+    return _each_on_threads(one, chunk_args, *shared)
+
+
+def _each_on_threads(fn, chunk_args, *shared):
+    """``fn(*chunk_args[k], *shared)`` for every chunk ``k``, each on one of minigrad's
+    threads (:func:`map_chunks`, one range per chunk)."""
+    return map_chunks(lambda start, stop: [fn(*args, *shared) for args in chunk_args[start:stop]],
+                      len(chunk_args), 0, min_work=0)
 
 
 def split_product(a, b):
@@ -421,14 +454,28 @@ def split_product(a, b):
     from . import gemm_simd  # (imports Numba: not at the top, the executor imports this module)
     m, k = a.shape
     n = b.shape[1]
-    if k > m:
-        parts = map_chunks(lambda start, stop: gemm_simd.matmul(a[:, start:stop], b[start:stop]), k,
-                           m * k * n, MIN_PARALLEL_MATMUL)
-        return sum_in_order(parts)
-    out = np.empty((m, n), dtype=np.result_type(a, b))
-    map_chunks(lambda start, stop: gemm_simd.matmul_to(a[start:stop], b, out[start:stop]), m, m * k * n,
-               MIN_PARALLEL_MATMUL)
-    return out
+    dtype = np.result_type(a, b)
+    if (b.strides[1] != b.itemsize and b.T.flags.c_contiguous and a.dtype == b.dtype
+            and gemm_simd.pays_off(m, dtype)):
+        # b is a transposed matrix (a dense layer's input gradient, ``gy @ W.T``): its
+        # rows are not contiguous, so gemm_simd's kernel cannot read them -- but it can
+        # compute the transposed product ``b.T @ a.T`` and turn the result around.
+        # Measured, 64x128 @ (2304x128).T in a run: 253 us as two BLAS halves on our
+        # threads, 191 us so; in a CIFAR step 0.31 ms, where the BLAS halves had to
+        # wait for CPUs that Numba's threads were spinning on (0.78 ms).
+        return np.ascontiguousarray(split_product(b.T, np.ascontiguousarray(a.T)).T)
+    on_sum = k > m
+    ranges = chunks(k if on_sum else m, m * k * n, MIN_PARALLEL_MATMUL)
+    if on_sum:
+        parts = [(a[:, start:stop], b[start:stop], np.empty((m, n), dtype)) for start, stop in ranges]
+    else:
+        out = np.empty((m, n), dtype)
+        parts = [(a[start:stop], b, out[start:stop]) for start, stop in ranges]
+    if gemm_simd.pays_off(n, dtype) and all(gemm_simd.applies(*part) for part in parts):
+        run_chunks(gemm_simd._product, gemm_simd._product_pair, parts)
+    else:  # (BLAS, called from Python)
+        _each_on_threads(gemm_simd.matmul_to, parts)
+    return sum_in_order([c for _, _, c in parts]) if on_sum else out
 
 
 def sum_in_order(parts):

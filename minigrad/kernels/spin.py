@@ -33,7 +33,7 @@ from numba.extending import intrinsic
 
 from ._jit import jit
 
-__all__ = ["AVAILABLE", "wait_while", "finish_then_wait", "ring"]
+__all__ = ["AVAILABLE", "wait_while", "finish_then_wait"]
 
 
 def _has_sched_yield() -> bool:
@@ -56,16 +56,6 @@ def _sched_yield(typingctx):
                                             "sched_yield")
         return builder.call(fn, [])
     return types.int32(), codegen
-
-
-@jit(nogil=True, inline="always")
-def ring(bells, rings):
-    """``bells += rings``, lane by lane: from compiled code, so that the threads who
-    hear it find Python's GIL free (``parallel.take_bells``).  Not atomic: two runs
-    ringing one helper at once may lose a ring, which only means that helper goes to
-    its queue without spinning."""
-    for i in range(bells.shape[0]):
-        bells[i] += rings[i]
 
 
 if AVAILABLE:

@@ -51,8 +51,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import gemm_nt, gemm_simd, parallel, reuse, simd, spin
-from ._jit import jit
+from . import gemm_nt, gemm_simd, parallel, reuse, simd
+from ._jit import jit, prange
 
 __all__ = ["winograd_forward", "winograd_grad_input", "winograd_grad_weight", "winograd_backward",
            "winograd_applies", "G", "B_T", "A_T"]
@@ -533,11 +533,10 @@ def _plane(flat, xi, rows, tiles):
 
 
 @jit(nogil=True)
-def _forward_chunk(bells, rings, x, ph, pw, th, tw, v, fill, u, m, bias, has_bias, relu, oh, ow, y):
-    """A chunk's forward in one call: the helpers' bells rung (``parallel.take_bells``),
-    the input tiles (unless this run made them already) into ``v``, ``M[xi] = U[xi] @
-    V[xi]`` into ``m``, the output transform into ``y``."""
-    spin.ring(bells, rings)
+def _forward_chunk(x, v, fill, m, y, ph, pw, th, tw, u, bias, has_bias, relu, oh, ow):
+    """A chunk's forward in one call: the input tiles of images ``x`` (unless this run
+    made them already) into ``v``, ``M[xi] = U[xi] @ V[xi]`` into ``m``, the output
+    transform into ``y``."""
     n, c = x.shape[0], x.shape[1]
     cout, tiles = u.shape[1], n * th * tw
     if fill:
@@ -547,16 +546,29 @@ def _forward_chunk(bells, rings, x, ph, pw, th, tw, v, fill, u, m, bias, has_bia
     _output_transform(m, cout, bias, has_bias, relu, n, oh, ow, th, tw, y)
 
 
+@jit(parallel=True)
+def _forward_pair(x0, v0, fill0, m0, y0, x1, v1, fill1, m1, y1, ph, pw, th, tw, u, bias, has_bias, relu, oh, ow):
+    """:func:`_forward_chunk` for two chunks at once, on Numba's threads
+    (``parallel.run_chunks``)."""
+    for k in prange(2):
+        if k == 0:
+            _forward_chunk(x0, v0, fill0, m0, y0, ph, pw, th, tw, u, bias, has_bias, relu, oh, ow)
+        else:
+            _forward_chunk(x1, v1, fill1, m1, y1, ph, pw, th, tw, u, bias, has_bias, relu, oh, ow)
+
+
 @jit(nogil=True)
-def _backward_chunk(bells, rings, gy, th, tw, dm, sums, v, u_t, dv, du, ph, pw, dx):
-    """A chunk's two gradients in one call: the helpers' bells rung, the
-    output-gradient tiles (and channel sums) into ``dm``; per tile position, ``dU[xi] += dM[xi] @ V[xi]^T`` (tiled dots,
-    ``du`` padded as gemm_nt.matmul_nt pads it) and ``dV[xi] = U[xi]^T @ dM[xi]`` while
-    that plane of dM is still in the cache; the scatter of dV into ``dx``."""
+def _backward_chunk(x, v, fill, gy, dm, sums, dv, du, dx, th, tw, u_t, ph, pw):
+    """A chunk's two gradients in one call: the input tiles of ``x`` into ``v`` if no
+    forward of this run made them (``fill``); the output-gradient tiles (and channel
+    sums) into ``dm``; per tile position, ``dU[xi] += dM[xi] @ V[xi]^T`` (tiled dots,
+    ``du`` padded as gemm_nt.matmul_nt pads it) and ``dV[xi] = U[xi]^T @ dM[xi]``
+    while that plane of dM is still in the cache; the scatter of dV into ``dx``."""
     n, cout = gy.shape[0], gy.shape[1]
     c, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
     tiles = n * th * tw
-    spin.ring(bells, rings)
+    if fill:
+        _input_transform(x, ph, pw, th, tw, v)
     _output_transform_adjoint(gy, th, tw, dm, sums)
     for xi in range(16):
         plane = _plane(dm, xi, cout, tiles)
@@ -565,12 +577,34 @@ def _backward_chunk(bells, rings, gy, th, tw, dm, sums, v, u_t, dv, du, ph, pw, 
     _input_transform_adjoint(dv, c, n, h, w, ph, pw, th, tw, dx)
 
 
-def _by_images(images, n, c, cout, th, tw, ring_late=False):
-    """``images(start, stop)`` over chunks of the batch (``parallel.py``).  Forward and
-    gradients must cut the batch alike -- their remembered tile matrices are keyed by
-    the chunk -- so all three count the work (16 products per tile) here.
-    ``ring_late``: ``images`` rings the helpers' bells itself (``parallel.take_bells``)."""
-    return parallel.map_chunks(images, n, 16 * cout * c * n * th * tw, ring_late=ring_late)
+@jit(parallel=True)
+def _backward_pair(x0, v0, fill0, gy0, dm0, sums0, dv0, du0, dx0, x1, v1, fill1, gy1, dm1, sums1, dv1, du1, dx1, th, tw,
+                   u_t, ph, pw):
+    """:func:`_backward_chunk` for two chunks at once, on Numba's threads."""
+    for k in prange(2):
+        if k == 0:
+            _backward_chunk(x0, v0, fill0, gy0, dm0, sums0, dv0, du0, dx0, th, tw, u_t, ph, pw)
+        else:
+            _backward_chunk(x1, v1, fill1, gy1, dm1, sums1, dv1, du1, dx1, th, tw, u_t, ph, pw)
+
+
+def _work(n, c, cout, th, tw):
+    """The multiply-adds of a Winograd conv (16 products per tile), as
+    ``parallel.chunks`` counts them."""
+    return 16 * cout * c * n * th * tw
+
+
+def _image_ranges(n, c, cout, th, tw):
+    """The chunks ``(start, stop)`` of the batch.  Forward and gradients must cut the
+    batch alike -- their remembered tile matrices are keyed by the chunk -- so all of
+    them count the work here, the same way."""
+    return parallel.chunks(n, _work(n, c, cout, th, tw))
+
+
+def _by_images(images, n, c, cout, th, tw):
+    """``images(start, stop)`` over :func:`_image_ranges` on minigrad's threads
+    (``parallel.map_chunks``)."""
+    return parallel.map_chunks(images, n, _work(n, c, cout, th, tw))
 
 
 def winograd_forward(x, w, b, padding, relu=False):
@@ -583,21 +617,23 @@ def winograd_forward(x, w, b, padding, relu=False):
     bias = b if has_bias else np.zeros(1, x.dtype)  # (unused: Numba needs an array)
     y = np.empty((n, cout, oh, ow), dtype=x.dtype)
 
-    def images(start, stop):
-        bells, rings = parallel.take_bells()
-        tiles = (stop - start) * th * tw
-        if gemm_simd.all_compiled(tiles, x.dtype):
+    ranges = _image_ranges(n, c, cout, th, tw)
+    if all(gemm_simd.all_compiled((stop - start) * th * tw, x.dtype) for start, stop in ranges):
+        def chunk(start, stop):  # (the arrays of one chunk)
             v_flat, _, filled = _input_tile_buffer(x, start, stop, ph, pw, th, tw)
-            _forward_chunk(bells, rings, x[start:stop], ph, pw, th, tw, v_flat, not filled, u,
-                           _tile_buffer(cout, tiles, x.dtype)[0], bias, has_bias, relu, oh, ow, y[start:stop])
-            return
-        parallel.ring(bells, rings)  # (no compiled call of ours to ring them from)
+            m_flat = _tile_buffer(cout, (stop - start) * th * tw, x.dtype)[0]
+            return x[start:stop], v_flat, not filled, m_flat, y[start:stop]
+        parallel.run_chunks(_forward_chunk, _forward_pair, [chunk(*r) for r in ranges],
+                            ph, pw, th, tw, u, bias, has_bias, relu, oh, ow)
+        return y
+
+    def images(start, stop):
         v = _input_tiles(x, start, stop, ph, pw, th, tw)
         flat, m = _tile_buffer(cout, v.shape[2], x.dtype)
         gemm_simd.planes_to(u, v, m)  # 16 GEMMs: M[xi] = U[xi] @ V[xi]
         _output_transform(flat, cout, bias, has_bias, relu, stop - start, oh, ow, th, tw, y[start:stop])
 
-    _by_images(images, n, c, cout, th, tw, ring_late=True)
+    _by_images(images, n, c, cout, th, tw)
     return y
 
 
@@ -637,19 +673,22 @@ def winograd_backward(gy, x, w, padding):
     u_t = np.ascontiguousarray(_filter_transform(w).transpose(0, 2, 1))
     dx = np.empty((n, c, h, wd), dtype=gy.dtype)
 
-    def images(start, stop):
-        bells, rings = parallel.take_bells()
-        tiles = (stop - start) * th * tw
-        if gemm_simd.all_compiled(tiles, gy.dtype, dots=((cout, tiles), (c, tiles))):
+    ranges = _image_ranges(n, c, cout, th, tw)
+    if all(gemm_simd.all_compiled(
+            (stop - start) * th * tw, gy.dtype, dots=((cout, (stop - start) * th * tw), (c, (stop - start) * th * tw)))
+            for start, stop in ranges):
+        def chunk(start, stop):  # (the arrays of one chunk)
+            tiles = (stop - start) * th * tw
             v, _, filled = _input_tile_buffer(x, start, stop, ph, pw, th, tw)
-            if not filled:  # (no forward in this run made them)
-                _input_transform(x[start:stop], ph, pw, th, tw, v)
-            sums = np.zeros(cout, np.float64)
-            du = np.zeros((16, cout + -cout % 4, c + -c % 4), gy.dtype)
-            _backward_chunk(bells, rings, gy[start:stop], th, tw, _tile_buffer(cout, tiles, gy.dtype)[0], sums, v,
-                            u_t, _tile_buffer(c, tiles, gy.dtype)[0], du, ph, pw, dx[start:stop])
-            return du[:, :cout, :c], sums
-        parallel.ring(bells, rings)  # (no compiled call of ours to ring them from)
+            return (x[start:stop], v, not filled, gy[start:stop], _tile_buffer(cout, tiles, gy.dtype)[0],
+                    np.zeros(cout, np.float64), _tile_buffer(c, tiles, gy.dtype)[0],
+                    np.zeros((16, cout + -cout % 4, c + -c % 4), gy.dtype), dx[start:stop])
+        parts = [chunk(*r) for r in ranges]
+        parallel.run_chunks(_backward_chunk, _backward_pair, parts, th, tw, u_t, ph, pw)
+        reuse.offer_bias_gradient(gy, parallel.sum_in_order([part[5] for part in parts]))
+        return dx, _filter_gradient(parallel.sum_in_order([part[7][:, :cout, :c] for part in parts]))
+
+    def images(start, stop):
         dm, sums = _output_grad_tiles(gy, start, stop, th, tw, uses=1)
         du = _weight_gradient_products(dm, _input_tiles(x, start, stop, ph, pw, th, tw))
         flat, dv = _tile_buffer(c, dm.shape[2], gy.dtype)
@@ -657,7 +696,7 @@ def winograd_backward(gy, x, w, padding):
         _input_transform_adjoint(flat, c, stop - start, h, wd, ph, pw, th, tw, dx[start:stop])
         return du, sums
 
-    parts = _by_images(images, n, c, cout, th, tw, ring_late=True)
+    parts = _by_images(images, n, c, cout, th, tw)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
     return dx, _filter_gradient(parallel.sum_in_order([du for du, _ in parts]))
 

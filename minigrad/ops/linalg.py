@@ -39,7 +39,8 @@ class MatMul(Op):
     def kernel_path(self, node, a, b):
         """Which kernel variant ran (shown in traces): e.g. "blas"."""
         b_rows_contiguous = b.ndim >= 1 and b.strides[-1] == b.itemsize
-        return kernels.matmul_path(a.shape, b.shape, a.dtype, b_rows_contiguous, b.dtype)
+        b_transposed = b.ndim == 2 and b.T.flags.c_contiguous
+        return kernels.matmul_path(a.shape, b.shape, a.dtype, b_rows_contiguous, b.dtype, b_transposed)
 
     def vjp(self, node, g):
         a, b = node.inputs
