@@ -301,6 +301,7 @@ def test_products_reach_the_register_kernels(monkeypatch):
         y = K.conv2d_forward(xs, ws, None, *a)
         K.conv2d_backward(y, xs, ws, *a)
         K.conv2d_grad_weight(y, xs, ws.shape, *a)
+        K.conv2d_grad_input(y, ws, xs.shape, *a)
     a, b = rand(rng, (40, 3000), np.float32), rand(rng, (3000, 33), np.float32)
     b_t = np.ascontiguousarray(b.T).T  # b as a transposed matrix
     with parallel.own_threads():
@@ -308,7 +309,7 @@ def test_products_reach_the_register_kernels(monkeypatch):
     seen = []
     for module, name in ((gemm_simd, "_planes"), (gemm_simd, "_product"), (gemm_simd, "_product_pair"),
                          (gemm_nt, "_dot_tiles"),
-                         (conv, "_forward_chunk"), (conv, "_backward_chunk"),
+                         (conv, "_forward_chunk"), (conv, "_backward_chunk"), (conv, "_input_gradient_chunk"),
                          (winograd, "_forward_chunk"), (winograd, "_backward_chunk")):
         real = getattr(module, name)
         label = f"{module.__name__.split('.')[-1]}.{name}"
@@ -326,7 +327,7 @@ def test_products_reach_the_register_kernels(monkeypatch):
     assert seen == ["conv._forward_chunk"]
     seen.clear()
     K.conv2d_grad_input(rand(rng, (2, 8, 8, 8), np.float32), w5, x5.shape, *args5)
-    assert "gemm_simd._product" in seen
+    assert seen == ["conv._input_gradient_chunk"]  # its product inside, compiled
     seen.clear()
     with parallel.own_threads():
         assert K.matmul_path(a.shape, b.shape, a.dtype) == "registers, split over threads"
@@ -1270,22 +1271,24 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
     monkeypatch.setattr(reuse, "remember", lambda kind, arrays, params, compute, uses=2: remember(
         kind, arrays, params, lambda: computed.append(kind) or compute(), uses))
     from minigrad.kernels import conv, winograd
-    in_one_call = []  # chunks whose two gradients ran as one compiled call (parallel.run_chunks)
+    compiled = []  # the gradient chunk functions that ran, each chunk one compiled call
     run_chunks = parallel.run_chunks
 
     def counting(one, pair, chunk_args, *shared):
-        if one in (conv._backward_chunk, winograd._backward_chunk):
-            in_one_call.extend(chunk_args)
+        compiled.append(one.__name__)
         return run_chunks(one, pair, chunk_args, *shared)
     monkeypatch.setattr(parallel, "run_chunks", counting)
     chunked = run()
     # each chunk's rearranged input and output gradient computed once, in whichever
     # thread ran the chunk, and found again by the gradients (the run scope is shared);
-    # a chunk whose gradients run as one call makes its output gradient's inside it
-    assert not in_one_call or (both and tiled_dots)
+    # a compiled gradient chunk makes its rearranged output gradient inside itself; the
+    # Python chunks share one (two gradients: computed once per chunk)
+    gradients = {"_backward_chunk"} if both else {"_input_gradient_chunk", "_weight_gradient_chunk"}
+    all_compiled = gradients <= set(compiled) and path != "blocked"
+    assert not all_compiled or tiled_dots
     made_input = {"winograd": "winograd input", "im2col": "im2col", "blocked": "direct padded input"}[path]
     made_output = {"winograd": ["winograd output gradient"], "im2col": ["gradient columns"], "blocked": []}[path]
-    assert sorted(computed) == sorted(2 * [made_input] + (2 - len(in_one_call)) * made_output)
+    assert sorted(computed) == sorted(2 * [made_input] + (0 if all_compiled else 2) * made_output)
     again = run()
     for a, b_ in zip(chunked, again):
         assert a.tobytes() == b_.tobytes()

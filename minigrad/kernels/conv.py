@@ -500,13 +500,53 @@ def _forward_pair(x0, col0, fill0, yt0, y0, x1, col1, fill1, yt1, y1, w2, bias, 
 
 
 @jit(nogil=True)
-def _backward_chunk(gy, col, gcol, sums, dcol, gx, gw, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """A chunk's two gradients in one call: ``gy`` into columns (and its channel sums),
-    ``dcol = w2_t @ gcol`` scattered into ``gx`` (zeros on entry), and ``gw += gcol @
-    col.T`` on gemm_nt's tiled dots (``gw`` padded as gemm_nt.matmul_nt pads it)."""
+def _input_gradient_chunk(gy, gcol, sums, dcol, gx, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """A chunk's input gradient in one call: ``gy`` into columns ``gcol`` (and its
+    channel sums), ``dcol = w2_t @ gcol`` scattered into ``gx`` (zeros on entry)."""
     _nchw_to_columns(gy, gcol, sums)
     gemm_simd._product(w2_t, gcol, dcol)
     _col2im(dcol, gx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+@jit(parallel=True)
+def _input_gradient_pair(gy0, gcol0, sums0, dcol0, gx0, gy1, gcol1, sums1, dcol1, gx1, w2_t, kh, kw, sh, sw, ph, pw,
+                         dh, dw, oh, ow):
+    """:func:`_input_gradient_chunk` for two chunks at once, on Numba's threads."""
+    for k in prange(2):
+        if k == 0:
+            _input_gradient_chunk(gy0, gcol0, sums0, dcol0, gx0, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        else:
+            _input_gradient_chunk(gy1, gcol1, sums1, dcol1, gx1, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+@jit(nogil=True)
+def _weight_gradient_chunk(x, col, fill, gy, gcol, sums, gw, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """A chunk's weight gradient in one call: im2col of images ``x`` (unless this run
+    made it already), ``gy`` into columns (and its channel sums), and ``gw += gcol @
+    col.T`` on gemm_nt's tiled dots (``gw`` padded as gemm_nt.matmul_nt pads it)."""
+    if fill:
+        _fill_columns(x, col, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    _nchw_to_columns(gy, gcol, sums)
+    gemm_nt._dot_tiles(gcol, col, gw, gemm_nt._K_BLOCK)
+
+
+@jit(parallel=True)
+def _weight_gradient_pair(x0, col0, fill0, gy0, gcol0, sums0, gw0, x1, col1, fill1, gy1, gcol1, sums1, gw1, kh, kw, sh,
+                          sw, ph, pw, dh, dw, oh, ow):
+    """:func:`_weight_gradient_chunk` for two chunks at once, on Numba's threads."""
+    for k in prange(2):
+        if k == 0:
+            _weight_gradient_chunk(x0, col0, fill0, gy0, gcol0, sums0, gw0, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        else:
+            _weight_gradient_chunk(x1, col1, fill1, gy1, gcol1, sums1, gw1, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+@jit(nogil=True)
+def _backward_chunk(gy, col, gcol, sums, dcol, gx, gw, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """A chunk's two gradients in one call: :func:`_input_gradient_chunk`, then ``gw
+    += gcol @ col.T`` on gemm_nt's tiled dots (``gw`` padded as gemm_nt.matmul_nt pads
+    it) while ``gcol`` is still in the cache."""
+    _input_gradient_chunk(gy, gcol, sums, dcol, gx, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
     gemm_nt._dot_tiles(gcol, col, gw, gemm_nt._K_BLOCK)
 
 
@@ -640,6 +680,15 @@ def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
         return _direct_grad_input(gy, w, h, wd, sh, sw, ph, pw, dh, dw)
     w2_t = w.reshape(cout, -1).T
     gx = np.zeros((n, c, h, wd), dtype=dtype)
+    ranges = _image_ranges(g)
+    if all(gemm_simd.all_compiled((stop - start) * oh * ow, dtype) for start, stop in ranges):
+        parts = [(gy[start:stop].reshape(stop - start, cout, -1), np.empty((cout, (stop - start) * oh * ow), dtype),
+                  np.zeros(cout, np.float64), np.empty((c * kh * kw, (stop - start) * oh * ow), dtype), gx[start:stop])
+                 for start, stop in ranges]
+        parallel.run_chunks(_input_gradient_chunk, _input_gradient_pair, parts, w2_t, kh, kw, sh, sw, ph, pw, dh, dw,
+                            oh, ow)
+        reuse.offer_bias_gradient(gy, parallel.sum_in_order([part[2] for part in parts]))
+        return gx
     # the weight gradient shares the rearranged gy only if it is an im2col one too
     uses = 2 if conv2d_path(x_shape, w.shape, stride, padding, dilation, op="grad_weight") == "im2col" else 1
 
@@ -671,6 +720,21 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
         path = _column_path(n, c, kh, kw, oh, ow)
     if path == "direct":
         return _direct_grad_weight(gy, x, kh, kw, sh, sw, ph, pw, dh, dw)
+    ranges, depth = _image_ranges(g), c * kh * kw
+    if all(gemm_simd.all_compiled((stop - start) * oh * ow, dtype,
+                                  dots=((cout, (stop - start) * oh * ow), (depth, (stop - start) * oh * ow)))
+           for start, stop in ranges):
+        parts = []
+        for start, stop in ranges:
+            col, filled = _column_buffer(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+            parts.append((x[start:stop], col, not filled, gy[start:stop].reshape(stop - start, cout, -1),
+                          np.empty((cout, col.shape[1]), dtype), np.zeros(cout, np.float64),
+                          np.zeros((cout + -cout % 4, depth + -depth % 4), dtype)))
+        parallel.run_chunks(_weight_gradient_chunk, _weight_gradient_pair, parts, kh, kw, sh, sw, ph, pw, dh, dw,
+                            oh, ow)
+        reuse.offer_bias_gradient(gy, parallel.sum_in_order([part[5] for part in parts]))
+        return parallel.sum_in_order([part[6][:cout, :depth] for part in parts]).reshape(cout, c, kh, kw)
+
     def images(start, stop):
         gcol, sums = _gradient_columns(gy, start, stop)
         col = _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
