@@ -616,6 +616,12 @@ def _image_ranges(g):
     return parallel.chunks(g[0], _work(g))
 
 
+def _narrowest(ranges):
+    """The fewest images in a chunk: ``gemm_simd.all_compiled`` holds for every chunk
+    when it holds for the narrowest one (its conditions only grow easier with width)."""
+    return min(stop - start for start, stop in ranges)
+
+
 def _by_images(images, g):
     """``images(start, stop)`` over :func:`_image_ranges` on minigrad's threads
     (``parallel.map_chunks``)."""
@@ -647,7 +653,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
     # im2col: each chunk of images is rearranged, multiplied and laid out on its own
     # thread (parallel.py), as one compiled call where all of it is compiled code
     ranges = _image_ranges(g)
-    if all(gemm_simd.all_compiled((stop - start) * oh * ow, dtype) for start, stop in ranges):
+    if gemm_simd.all_compiled(_narrowest(ranges) * oh * ow, dtype):
         def chunk(start, stop):  # (the arrays of one chunk)
             col, filled = _column_buffer(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
             return x[start:stop], col, not filled, np.empty((cout, col.shape[1]), dtype), y[start:stop]
@@ -681,7 +687,7 @@ def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
     w2_t = w.reshape(cout, -1).T
     gx = np.zeros((n, c, h, wd), dtype=dtype)
     ranges = _image_ranges(g)
-    if all(gemm_simd.all_compiled((stop - start) * oh * ow, dtype) for start, stop in ranges):
+    if gemm_simd.all_compiled(_narrowest(ranges) * oh * ow, dtype):
         parts = [(gy[start:stop].reshape(stop - start, cout, -1), np.empty((cout, (stop - start) * oh * ow), dtype),
                   np.zeros(cout, np.float64), np.empty((c * kh * kw, (stop - start) * oh * ow), dtype), gx[start:stop])
                  for start, stop in ranges]
@@ -721,9 +727,8 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
     if path == "direct":
         return _direct_grad_weight(gy, x, kh, kw, sh, sw, ph, pw, dh, dw)
     ranges, depth = _image_ranges(g), c * kh * kw
-    if all(gemm_simd.all_compiled((stop - start) * oh * ow, dtype,
-                                  dots=((cout, (stop - start) * oh * ow), (depth, (stop - start) * oh * ow)))
-           for start, stop in ranges):
+    columns = _narrowest(ranges) * oh * ow
+    if gemm_simd.all_compiled(columns, dtype, dots=((cout, columns), (depth, columns))):
         parts = []
         for start, stop in ranges:
             col, filled = _column_buffer(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
@@ -772,9 +777,8 @@ def conv2d_backward(gy, x, w, stride, padding, dilation):
     depth = c * kh * kw
 
     ranges = _image_ranges(g)
-    if all(gemm_simd.all_compiled(
-            (stop - start) * oh * ow, dtype, dots=((cout, (stop - start) * oh * ow), (depth, (stop - start) * oh * ow)))
-            for start, stop in ranges):
+    columns = _narrowest(ranges) * oh * ow
+    if gemm_simd.all_compiled(columns, dtype, dots=((cout, columns), (depth, columns))):
         def chunk(start, stop):  # (the arrays of one chunk)
             columns, part = (stop - start) * oh * ow, gy[start:stop]
             return (part.reshape(part.shape[0], cout, -1),

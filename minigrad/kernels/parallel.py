@@ -181,6 +181,8 @@ def _set_blas_threads(counts, per_thread):
     silently keep BLAS's threads.  Our runs count themselves, and any of them may set
     the count: ``clear_controlling_thread`` hands it over.)"""
     libs = _blas_controller().lib_controllers
+    if not any(_per_thread(lib) == per_thread for lib in libs):
+        return [None] * len(libs)  # (nothing to set; asking each library costs microseconds)
     before = [lib.get_num_threads() for lib in libs]
     for lib, n in zip(libs, counts):
         if n is None or _per_thread(lib) != per_thread:

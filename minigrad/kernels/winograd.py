@@ -618,7 +618,7 @@ def winograd_forward(x, w, b, padding, relu=False):
     y = np.empty((n, cout, oh, ow), dtype=x.dtype)
 
     ranges = _image_ranges(n, c, cout, th, tw)
-    if all(gemm_simd.all_compiled((stop - start) * th * tw, x.dtype) for start, stop in ranges):
+    if gemm_simd.all_compiled(min(stop - start for start, stop in ranges) * th * tw, x.dtype):
         def chunk(start, stop):  # (the arrays of one chunk)
             v_flat, _, filled = _input_tile_buffer(x, start, stop, ph, pw, th, tw)
             m_flat = _tile_buffer(cout, (stop - start) * th * tw, x.dtype)[0]
@@ -674,9 +674,8 @@ def winograd_backward(gy, x, w, padding):
     dx = np.empty((n, c, h, wd), dtype=gy.dtype)
 
     ranges = _image_ranges(n, c, cout, th, tw)
-    if all(gemm_simd.all_compiled(
-            (stop - start) * th * tw, gy.dtype, dots=((cout, (stop - start) * th * tw), (c, (stop - start) * th * tw)))
-            for start, stop in ranges):
+    tiles = min(stop - start for start, stop in ranges) * th * tw  # (the narrowest chunk: see conv._narrowest)
+    if gemm_simd.all_compiled(tiles, gy.dtype, dots=((cout, tiles), (c, tiles))):
         def chunk(start, stop):  # (the arrays of one chunk)
             tiles = (stop - start) * th * tw
             v, _, filled = _input_tile_buffer(x, start, stop, ph, pw, th, tw)
