@@ -84,10 +84,23 @@ def test_training_step_same_with_and_without_reuse(monkeypatch):
     # of sum() made contiguous once for both.  The Winograd and im2col convs compute
     # both gradients in one call (fusion.py), which asks for the output gradient's
     # rearrangement (and a contiguous gy) once; the blocked one runs them one by one.
-    assert sorted(computed) == ["contiguous", "contiguous", "direct padded input", "gradient columns",
-                                "im2col", "winograd input", "winograd output gradient"]
-    assert Counter(asked) == {"winograd input": 2, "im2col": 2, "direct padded input": 2,
-                              "winograd output gradient": 1, "gradient columns": 1, "contiguous": 3}
+    # Where Winograd's chunks run as compiled code (gemm_simd.all_compiled) they keep no
+    # input tiles: they work on groups of images and transform each group again.
+    from minigrad.kernels import gemm_simd
+    tiles = 3 * 4 * 4  # 3 images of 4x4 tiles
+    compiled_forward = gemm_simd.all_compiled(tiles, np.float64)
+    compiled_backward = gemm_simd.all_compiled(tiles, np.float64, dots=((8, tiles), (20, tiles)))
+    winograd_input = (0 if compiled_forward else 1) + (0 if compiled_backward else 1)
+    winograd_output = 0 if compiled_backward else 1
+    columns = 3 * 3 * 3  # 3 images of 3x3 outputs (the strided im2col conv)
+    im2col_backward = gemm_simd.all_compiled(columns, np.float64, dots=((4, columns), (8 * 2 * 2, columns)))
+    assert sorted(computed) == sorted(["contiguous", "contiguous", "direct padded input", "im2col"]
+                                      + ["gradient columns"] * (not im2col_backward)
+                                      + ["winograd input"] * (winograd_input > 0)
+                                      + ["winograd output gradient"] * winograd_output)
+    assert Counter(asked) == Counter({"winograd input": winograd_input, "im2col": 2, "direct padded input": 2,
+                                      "winograd output gradient": winograd_output,
+                                      "gradient columns": 0 if im2col_backward else 1, "contiguous": 3})
     monkeypatch.setattr(reuse, "run_scope", contextlib.nullcontext)
     import minigrad.executor as executor
     monkeypatch.setattr(executor, "run_scope", contextlib.nullcontext)

@@ -310,7 +310,8 @@ def test_products_reach_the_register_kernels(monkeypatch):
     for module, name in ((gemm_simd, "_planes"), (gemm_simd, "_product"), (gemm_simd, "_product_pair"),
                          (gemm_nt, "_dot_tiles"),
                          (conv, "_forward_chunk"), (conv, "_backward_chunk"), (conv, "_input_gradient_chunk"),
-                         (winograd, "_forward_chunk"), (winograd, "_backward_chunk")):
+                         (winograd, "_forward_chunk"), (winograd, "_backward_chunk"),
+                         (winograd, "_weight_gradient_chunk")):
         real = getattr(module, name)
         label = f"{module.__name__.split('.')[-1]}.{name}"
         monkeypatch.setattr(module, name, lambda *a, _r=real, _n=label: seen.append(_n) or _r(*a))
@@ -319,8 +320,8 @@ def test_products_reach_the_register_kernels(monkeypatch):
     K.conv2d_backward(y, x, w, *args)  # 8 images x 49 tiles: long sums for the weight gradient
     assert seen == ["winograd._forward_chunk", "winograd._backward_chunk"]
     seen.clear()
-    K.conv2d_grad_weight(y, x, w.shape, *args)  # on its own: the chunk's products one by one
-    assert "gemm_nt._dot_tiles" in seen
+    K.conv2d_grad_weight(y, x, w.shape, *args)  # on its own: one compiled call too
+    assert seen == ["winograd._weight_gradient_chunk"]
     seen.clear()
     assert K.conv2d_path(x5.shape, w5.shape, *args5) == "im2col"
     K.conv2d_forward(x5, w5, None, *args5)
@@ -1283,12 +1284,20 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
     # thread ran the chunk, and found again by the gradients (the run scope is shared);
     # a compiled gradient chunk makes its rearranged output gradient inside itself; the
     # Python chunks share one (two gradients: computed once per chunk)
+    # (Winograd's compiled chunks keep no input tiles: they work on groups of images
+    # small enough for the L2 cache, and the backward transforms each group again.)
+    ran = set(compiled) if path != "blocked" else set()
     gradients = {"_backward_chunk"} if both else {"_input_gradient_chunk", "_weight_gradient_chunk"}
-    all_compiled = gradients <= set(compiled) and path != "blocked"
-    assert not all_compiled or tiled_dots
+    if path == "winograd":
+        gradients -= {"_input_gradient_chunk"}  # (Winograd's input gradient alone: Python chunks)
+    all_compiled = gradients <= ran and (both or path != "winograd")
+    assert not ran or tiled_dots
+    python_weight_gradient = not ({"_backward_chunk", "_weight_gradient_chunk"} & ran)
+    input_kept = path != "winograd" or "_forward_chunk" not in ran or python_weight_gradient
     made_input = {"winograd": "winograd input", "im2col": "im2col", "blocked": "direct padded input"}[path]
     made_output = {"winograd": ["winograd output gradient"], "im2col": ["gradient columns"], "blocked": []}[path]
-    assert sorted(computed) == sorted(2 * [made_input] + (0 if all_compiled else 2) * made_output)
+    assert sorted(computed) == sorted((2 if input_kept else 0) * [made_input]
+                                      + (0 if all_compiled else 2) * made_output)
     again = run()
     for a, b_ in zip(chunked, again):
         assert a.tobytes() == b_.tobytes()
@@ -1586,3 +1595,46 @@ def test_fork_inside_a_run_keeps_the_count():
         os._exit(0 if parallel._runs == 0 else 2)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+@pytest.mark.parametrize("group_tiles", [1, 70, 10**6])  # groups of 1, 2 and all images
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_chunks_work_on_groups_of_images(group_tiles, dtype, monkeypatch):
+    """Winograd's compiled chunks run their chain on groups of images (one image, a
+    few, all of them): the reference's values; the forward and input gradient the same
+    bits whatever the groups; fused and one-by-one gradients the same bits; and the
+    bias sums the same bits however the batch is cut (they add image by image)."""
+    from minigrad.kernels import gemm_nt, parallel, reuse, simd, winograd
+    monkeypatch.setattr(simd, "WIDE_VECTORS", True)  # (compiled chunks, as on AVX-512)
+    monkeypatch.setattr(gemm_nt, "MIN_DEPTH", 1)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    rng = np.random.default_rng(group_tiles)
+    x, w = rand(rng, (7, 20, 9, 11), dtype), rand(rng, (5, 20, 3, 3), dtype)
+    b = rand(rng, 5, dtype)
+    args = ((1, 1), (1, 1), (1, 1))
+    assert K.conv2d_path(x.shape, w.shape, *args) == "winograd"
+    gy = rand(rng, K.conv2d_forward_reference(x, w, b, *args).shape, dtype)
+
+    def run(fused):
+        with reuse.run_scope():
+            y = K.conv2d_forward(x, w, b, *args)
+            if fused:
+                gx, gw = K.conv2d_backward(gy, x, w, *args)
+            else:
+                gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
+                gx = K.conv2d_grad_input(gy, w, x.shape, *args)
+            return y, gx, gw, K.conv2d_grad_bias(gy)
+
+    monkeypatch.setattr(winograd, "_GROUP_TILES", group_tiles)
+    grouped = run(True)
+    for a, b_ in zip(grouped, run(False)):
+        assert a.tobytes() == b_.tobytes()
+    monkeypatch.setattr(winograd, "_GROUP_TILES", 10**6)  # a chunk: one group
+    whole = run(True)
+    for i in (0, 1, 3):  # y, dx and the bias sums do not depend on the groups
+        assert grouped[i].tobytes() == whole[i].tobytes()
+    want = (K.conv2d_forward_reference(x, w, b, *args), K.conv2d_grad_input_reference(gy, w, x.shape, *args),
+            K.conv2d_grad_weight_reference(gy, x, w.shape, *args), gy.sum(axis=(0, 2, 3)))
+    for got, ref in zip(grouped, want):
+        np.testing.assert_allclose(got, ref, **tol(dtype))
