@@ -313,7 +313,7 @@ say(f"""
     relu's backward would have done to its result ("max_pool2d_grad + relu_grad").
     The second conv's input and weight gradients come out of one call, as two values
     ("conv2d_grad_input + conv2d_grad_weight, one kernel"): the output gradient is
-    rearranged once, and the batch is handed to the helper thread once.
+    rearranged once, and the batch is handed to the other core once.
     Fusion happens only where nobody else needs the first node's value; the traced run
     above ran every node separately (that is why you could see the conv's own output).
     The compiled step takes {plan_ms:.1f} ms against the traced {total * 1e3:.1f} ms,
@@ -321,10 +321,12 @@ say(f"""
 """)
 
 # %% [markdown]
-# ## 6. Using the cores: chunks of images on minigrad's own threads
+# ## 6. Using the cores: chunks of images, one per core
 # A conv is a chain -- rearrange, multiply, rearrange. Rather than making each link
 # parallel, minigrad gives each core a chunk of the batch and the whole chain
-# (minigrad/kernels/parallel.py), with BLAS on one thread for the run.
+# (minigrad/kernels/parallel.py), with BLAS on one thread for the run. Where a chunk's
+# chain is all compiled code, the two chunks are the two rounds of one Numba
+# `prange` loop (a "pair" kernel); elsewhere they go to minigrad's own helper thread.
 
 # %%
 step("6. How the batch is split over the cores")
@@ -341,13 +343,15 @@ del os.environ["MINIGRAD_NUM_THREADS"]
 say(f"""
     This machine lets minigrad use {parallel.cores()} core(s). conv2 ({work / 1e6:.0f}M
     multiply-adds) is cut into the image ranges {split}; each range runs the conv's
-    whole chain on one thread, the ranges at the same time. Why not
+    whole chain on one thread, the ranges at the same time: as one compiled call each,
+    on Numba's OpenMP threads, which wait for work spinning and start within a
+    microsecond (a Python thread that must first get the GIL takes 10-40 us). Why not
     let BLAS use all cores for the products instead? Its idle threads keep spinning
     for a while after each product, and next to ours they made a CIFAR step 1.6 times
     as slow: in a run with convolutions BLAS stays on one thread, and the dense layers'
     products are shared out on the same threads. (benchmarks/README.md has the
     measurements.) The CNN step above: {threaded_ms:.1f} ms this way, {one_thread_ms:.1f} ms
-    with MINIGRAD_NUM_THREADS=1 (no helper threads; BLAS then uses its own threads for
+    with MINIGRAD_NUM_THREADS=1 (one chunk: BLAS then uses its own threads for
     each product, and everything else runs on one core).
 """)
 

@@ -6,7 +6,8 @@ images, C-contiguous, float32 or float64) and plain ints/tuples, and never impor
 graph, ops or autodiff (only ``minigrad.memory``, a malloc setting), so each kernel can
 be read, tested and benchmarked on its own.  ``reuse.py`` lets the kernels of one run
 share a rearranged input (the executor opens its scope); ``parallel.py`` splits big
-convolutions and products over minigrad's own threads.
+convolutions and products over the cores: chunks that are each one compiled call on
+Numba's OpenMP threads, the rest on minigrad's own.
 Every kernel has a ``*_reference`` twin written in plain NumPy: the tests check the
 fast version against it, and a learner can read the twin first.
 

@@ -472,9 +472,11 @@ def _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
 # 6x12x12 -> 16 5x5 backward took 257 us against the caller's 193.  So where every
 # product of a chunk runs on the register kernels (compiled code; BLAS is called
 # from Python), the whole chunk is one call that holds no GIL from start to end:
-# fwd+bwd 0.52 -> 0.47 ms for that layer.
-
-# (gemm_simd.all_compiled says where that is.)
+# fwd+bwd 0.52 -> 0.47 ms for that layer.  Two such chunks then run at once as the
+# two rounds of a ``prange`` loop on Numba's OpenMP threads (the ``_pair`` functions,
+# ``parallel.run_chunks``), which start a round within a microsecond of being asked,
+# where handing a chunk to minigrad's own helper thread took 10-40 us.
+# (gemm_simd.all_compiled says where every product is compiled code.)
 
 
 @jit(nogil=True)
@@ -756,7 +758,7 @@ def conv2d_backward(gy, x, w, stride, padding, dilation):
 
     Why one call: both gradients start from ``gy`` rearranged the same way (im2col's
     gradient columns, Winograd's output-gradient tiles), and each call cuts the batch
-    into chunks and hands them to minigrad's threads (``parallel.py``).  Together, each
+    into chunks and hands them to the threads (``parallel.py``).  Together, each
     chunk's rearranged ``gy`` feeds both products while it is still in the caches, and
     the threads take over once instead of twice.  The executor calls this when a plan
     needs both gradients of a conv (``minigrad/fusion.py``).  Elsewhere -- the blocked

@@ -1,4 +1,4 @@
-"""minigrad's own threads: split a batch over the cores, with BLAS on one thread.
+"""Split a batch over the cores, with BLAS on one thread: minigrad's own threads, and Numba's.
 
 Why not simply let each step use all cores?  A Winograd or im2col convolution is a
 chain of steps over the *whole* batch: a rearranging loop (one core), a matrix product

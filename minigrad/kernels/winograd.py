@@ -518,11 +518,11 @@ def _output_grad_tiles(gy, start, stop, th, tw, uses=2):
 
 
 # Each public kernel runs its whole chain -- tile transform, 16 GEMMs, tile transform
-# -- on chunks of images, in parallel on plain threads (``parallel.py``): the tile
-# matrices of a chunk stay in the caches, and no two thread pools fight over the cores.
-# Where all of a chunk's products run on the register kernels (gemm_simd.all_compiled),
-# the chain is one compiled call that keeps no GIL (conv.py, "One compiled call per
-# chunk", says why).
+# -- on chunks of images, one chunk per core (``parallel.py``), and no two thread pools
+# fight over the cores.  Where all of a chunk's products run on the register kernels
+# (gemm_simd.all_compiled), the chain is one compiled call that keeps no GIL (conv.py,
+# "One compiled call per chunk", says why), two chunks at once on Numba's threads, and
+# inside it the chain runs on groups of images small enough for the L2 cache (below).
 
 
 @jit(inline="always")
@@ -717,7 +717,7 @@ def _weight_gradient_products(dm, v):
 def winograd_backward(gy, x, w, padding):
     """``(dL/dx, dL/dw)`` in one pass over the chunks of images: what
     :func:`winograd_grad_input` and :func:`winograd_grad_weight` give, the same bits,
-    with one hand-off to the helper threads instead of two, and each chunk's
+    with one hand-off to the threads instead of two, and each chunk's
     output-gradient tiles used by both products while they are still in the caches."""
     n, c, h, wd, ph, pw, oh, ow, th, tw = _geometry(x.shape, padding)
     cout = w.shape[0]
