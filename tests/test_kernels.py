@@ -425,6 +425,21 @@ def conv_naive(x, w, b, stride, padding, dilation):
 PATHS = ["auto", "direct", "im2col", "winograd", "blocked"]
 
 
+def _conv_step(x, w, b, gy, args, fused):
+    """A conv's forward and gradients in one run scope, as the executor runs them:
+    ``(y, dx, dw, dbias)``; ``fused``: both gradients from ``conv2d_backward``, else
+    from the two kernels one by one (the weight gradient first: the order must not
+    matter)."""
+    with reuse.run_scope():
+        y = K.conv2d_forward(x, w, b, *args)
+        if fused:
+            gx, gw = K.conv2d_backward(gy, x, w, *args)
+        else:
+            gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
+            gx = K.conv2d_grad_input(gy, w, x.shape, *args)
+        return y, gx, gw, K.conv2d_grad_bias(gy)
+
+
 @contextlib.contextmanager
 def conv_path(path):
     """Force one implementation ("direct", "im2col", "winograd", "blocked"; Winograd
@@ -1254,15 +1269,8 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
     b, gy = rand(rng, w_shape[0], dtype), rand(rng, y_shape, dtype)
 
     def run():
-        with reuse.run_scope(), conv_path(path):
-            y = K.conv2d_forward(x, w, b, *args)
-            if both:
-                gx, gw = K.conv2d_backward(gy, x, w, *args)
-            else:
-                gx = K.conv2d_grad_input(gy, w, x.shape, *args)
-                gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
-            gb = K.conv2d_grad_bias(gy)
-        return y, gx, gw, gb
+        with conv_path(path):
+            return _conv_step(x, w, b, gy, args, fused=both)
 
     monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
     monkeypatch.setattr(parallel, "cores", lambda: 2)
@@ -1271,7 +1279,6 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
     remember = reuse.remember
     monkeypatch.setattr(reuse, "remember", lambda kind, arrays, params, compute, uses=2: remember(
         kind, arrays, params, lambda: computed.append(kind) or compute(), uses))
-    from minigrad.kernels import conv, winograd
     compiled = []  # the gradient chunk functions that ran, each chunk one compiled call
     run_chunks = parallel.run_chunks
 
@@ -1604,7 +1611,7 @@ def test_winograd_chunks_work_on_groups_of_images(group_tiles, dtype, monkeypatc
     few, all of them): the reference's values; the forward and input gradient the same
     bits whatever the groups; fused and one-by-one gradients the same bits; and the
     bias sums the same bits however the batch is cut (they add image by image)."""
-    from minigrad.kernels import gemm_nt, parallel, reuse, simd, winograd
+    from minigrad.kernels import gemm_nt, parallel, simd, winograd
     monkeypatch.setattr(simd, "WIDE_VECTORS", True)  # (compiled chunks, as on AVX-512)
     monkeypatch.setattr(gemm_nt, "MIN_DEPTH", 1)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
@@ -1616,22 +1623,12 @@ def test_winograd_chunks_work_on_groups_of_images(group_tiles, dtype, monkeypatc
     assert K.conv2d_path(x.shape, w.shape, *args) == "winograd"
     gy = rand(rng, K.conv2d_forward_reference(x, w, b, *args).shape, dtype)
 
-    def run(fused):
-        with reuse.run_scope():
-            y = K.conv2d_forward(x, w, b, *args)
-            if fused:
-                gx, gw = K.conv2d_backward(gy, x, w, *args)
-            else:
-                gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
-                gx = K.conv2d_grad_input(gy, w, x.shape, *args)
-            return y, gx, gw, K.conv2d_grad_bias(gy)
-
     monkeypatch.setattr(winograd, "_GROUP_TILES", group_tiles)
-    grouped = run(True)
-    for a, b_ in zip(grouped, run(False)):
+    grouped = _conv_step(x, w, b, gy, args, fused=True)
+    for a, b_ in zip(grouped, _conv_step(x, w, b, gy, args, fused=False)):
         assert a.tobytes() == b_.tobytes()
     monkeypatch.setattr(winograd, "_GROUP_TILES", 10**6)  # a chunk: one group
-    whole = run(True)
+    whole = _conv_step(x, w, b, gy, args, fused=True)
     for i in (0, 1, 3):  # y, dx and the bias sums do not depend on the groups
         assert grouped[i].tobytes() == whole[i].tobytes()
     want = (K.conv2d_forward_reference(x, w, b, *args), K.conv2d_grad_input_reference(gy, w, x.shape, *args),
