@@ -382,9 +382,24 @@ def test_wide_vectors_read_from_what_numba_compiles_for(features, wide, monkeypa
     """NUMBA_CPU_FEATURES as Numba reads it (empty for NUMBA_CPU_NAME=generic); the last
     flag for avx512f wins; an AVX-512 extension implies the foundation."""
     import numba
-    from minigrad.kernels import simd
+    from minigrad.kernels import _jit
     monkeypatch.setattr(numba.config, "CPU_FEATURES", features)
-    assert simd._has_512_bit_vectors() is wide
+    assert _jit.has_512_bit_vectors() is wide
+
+
+@pytest.mark.parametrize("env, spins", [
+    ({}, False), ({"GOMP_SPINCOUNT": "30000"}, True), ({"GOMP_SPINCOUNT": "0"}, False),
+    ({"OMP_WAIT_POLICY": "active"}, True), ({"OMP_WAIT_POLICY": "PASSIVE"}, False)])
+def test_openmp_spinning_read_from_the_environment(env, spins, monkeypatch):
+    """Numba's OpenMP threads spin between loops where GOMP_SPINCOUNT is set (minigrad
+    sets it on CPUs with AVX-512, _jit.py) or the wait policy is active; only then do
+    compiled chunks run on them (parallel.compiled_chunks_run_together)."""
+    from minigrad.kernels import _jit
+    for name in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _jit.openmp_threads_spin() is spins
 
 
 def test_split_product_on_the_register_kernel():
@@ -1403,7 +1418,7 @@ def test_run_chunks_one_a_pair_or_more(count, monkeypatch):
     calls = []
     pair = conv._forward_pair
     parallel.run_chunks(conv._forward_chunk, lambda *a: calls.append("pair") or pair(*a), chunk_args, *shared)
-    assert calls == (["pair"] if count == 2 else [])
+    assert calls == (["pair"] if count == 2 and parallel.compiled_chunks_run_together() else [])
     want = K.conv2d_forward_reference(x, w, b, (1, 1), (0, 0), (1, 1))
     np.testing.assert_allclose(y.reshape(want.shape), want, rtol=1e-5, atol=1e-5)
     one_by_one = np.empty_like(y)

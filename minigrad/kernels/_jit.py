@@ -40,13 +40,52 @@ from __future__ import annotations
 
 import os
 
-# Must happen before Numba loads its OpenMP runtime (at the first parallel call).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-os.environ.setdefault("GOMP_SPINCOUNT", "30000")  # (GNU OpenMP reads both when it loads)
+import numba
+import numpy as np
+from numba import prange
 
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-from numba import prange  # noqa: E402
+
+def has_512_bit_vectors() -> bool:
+    """Does the machine code Numba generates here have AVX-512 registers?  Read from
+    the feature string Numba compiles with: ``NUMBA_CPU_FEATURES`` when set (empty for
+    ``NUMBA_CPU_NAME=generic``), else the host's, as Numba itself reads them (which
+    also applies ``NUMBA_ENABLE_AVX=0``).  Later flags override earlier ones; any
+    enabled AVX-512 extension implies the foundation (``avx512f``).  (``simd.py``
+    builds on it; it lives here because the OpenMP setting below depends on it.)"""
+    features = numba.config.CPU_FEATURES
+    if features is None:
+        try:
+            from numba.core.codegen import get_host_cpu_features
+            features = get_host_cpu_features()
+        except Exception:  # no feature list on this platform: assume the narrow case
+            return False
+    foundation = None
+    extensions = False
+    for flag in features.split(","):
+        flag = flag.strip()
+        if flag[1:] == "avx512f":
+            foundation = flag.startswith("+")
+        elif flag.startswith("+avx512"):
+            extensions = True
+    return foundation if foundation is not None else extensions
+
+
+# Must happen before Numba loads its OpenMP runtime (at its first parallel loop, not
+# at import): GNU OpenMP reads both settings when it loads.  Spinning only where the
+# conv chunks run on OpenMP's threads (``parallel.run_chunks``): with AVX-512, where
+# the chunks are compiled code.  Elsewhere they call BLAS from Python on minigrad's own
+# helper thread, which a spinning OpenMP thread on its CPU held up (a CIFAR step
+# compiled for AVX2: 12.4 -> 13.9 ms).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+if has_512_bit_vectors():
+    os.environ.setdefault("GOMP_SPINCOUNT", "30000")
+
+
+def openmp_threads_spin() -> bool:
+    """Do Numba's OpenMP threads spin between parallel loops (settings above, or the
+    user's own)?  Only then is a ``prange`` loop a cheap way to start work on them."""
+    spin = os.environ.get("GOMP_SPINCOUNT", "").strip()
+    return (spin not in ("", "0") or os.environ.get("OMP_WAIT_POLICY", "").strip().lower() == "active")
 
 from ..memory import keep_freed_memory  # noqa: E402
 

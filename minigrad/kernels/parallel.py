@@ -401,18 +401,22 @@ _numba_threads_safe = None
 
 def compiled_chunks_run_together() -> bool:
     """Can chunks that are each one compiled call run on Numba's own threads
-    (:func:`run_chunks`)?  Yes when Numba's thread pool is OpenMP or TBB: both let
-    several Python threads start parallel loops at once (``workqueue``, Numba's last
-    resort, aborts the process when two do).  Under ``NUMBA_DISABLE_JIT`` there is no
-    pool: the chunks go through :func:`map_chunks`."""
+    (:func:`run_chunks`)?  Yes when Numba's thread pool is OpenMP, with threads that
+    spin between loops (``_jit.py``: on CPUs with AVX-512), or TBB.  Both let several
+    Python threads start parallel loops at once (``workqueue``, Numba's last resort,
+    aborts the process when two do); sleeping OpenMP threads take 40-60 us to wake,
+    more than our helpers' hand-off.  Under ``NUMBA_DISABLE_JIT`` there is no pool:
+    the chunks go through :func:`map_chunks`."""
     global _numba_threads_safe
     if _numba_threads_safe is None:
         _start_openmp()
         import numba
+        from ._jit import openmp_threads_spin
         try:
-            _numba_threads_safe = numba.threading_layer() in ("omp", "tbb")
+            layer = numba.threading_layer()
         except ValueError:  # no thread pool started: NUMBA_DISABLE_JIT
-            _numba_threads_safe = False
+            layer = None
+        _numba_threads_safe = layer == "tbb" or (layer == "omp" and openmp_threads_spin())
     return _numba_threads_safe
 
 

@@ -50,7 +50,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, overload, register_model
 
-from ._jit import jit
+from ._jit import has_512_bit_vectors, jit
 
 __all__ = ["VECTOR_BYTES", "WIDE_VECTORS", "lanes", "lanes_of", "zeros", "load", "store", "load_first", "store_first", "keep_first",
            "splat", "fma",
@@ -59,37 +59,13 @@ __all__ = ["VECTOR_BYTES", "WIDE_VECTORS", "lanes", "lanes_of", "zeros", "load",
 VECTOR_BYTES = 64  # one AVX-512 register
 
 
-def _has_512_bit_vectors() -> bool:
-    """Does the machine code Numba generates here have AVX-512 registers?  Read from
-    the feature string Numba compiles with: ``NUMBA_CPU_FEATURES`` when set (empty for
-    ``NUMBA_CPU_NAME=generic``), else the host's, as Numba itself reads them (which
-    also applies ``NUMBA_ENABLE_AVX=0``).  Later flags override earlier ones; any
-    enabled AVX-512 extension implies the foundation (``avx512f``)."""
-    features = numba.config.CPU_FEATURES
-    if features is None:
-        try:
-            from numba.core.codegen import get_host_cpu_features
-            features = get_host_cpu_features()
-        except Exception:  # no feature list on this platform: assume the narrow case
-            return False
-    foundation = None
-    extensions = False
-    for flag in features.split(","):
-        flag = flag.strip()
-        if flag[1:] == "avx512f":
-            foundation = flag.startswith("+")
-        elif flag.startswith("+avx512"):
-            extensions = True
-    return foundation if foundation is not None else extensions
-
-
 # Where the matrix-product kernels built on these vectors beat NumPy's BLAS.  Compiled
 # for AVX2 only (NUMBA_CPU_FEATURES without avx512*), a vector is split into two
 # 256-bit halves, the micro-kernel's 16 accumulators need 32 of AVX2's 16 registers,
 # and it ran at 0.7x BLAS's speed (Winograd's 16 products 1.23 vs 0.85 ms; tiled dots
 # 80-84 vs 113-126 GFLOP/s): the callers then keep BLAS.  (The Winograd transforms on
 # these vectors still won there, 0.29 / 0.21 vs 0.37 / 0.35 ms, and always run.)
-WIDE_VECTORS = _has_512_bit_vectors()
+WIDE_VECTORS = has_512_bit_vectors()
 
 
 def lanes(dtype) -> int:
