@@ -443,8 +443,7 @@ PATHS = ["auto", "direct", "im2col", "winograd", "blocked"]
 def _conv_step(x, w, b, gy, args, fused):
     """A conv's forward and gradients in one run scope, as the executor runs them:
     ``(y, dx, dw, dbias)``; ``fused``: both gradients from ``conv2d_backward``, else
-    from the two kernels one by one (the weight gradient first: the order must not
-    matter)."""
+    from the two kernels one by one (the weight gradient first)."""
     with reuse.run_scope():
         y = K.conv2d_forward(x, w, b, *args)
         if fused:
@@ -1625,7 +1624,7 @@ def test_winograd_chunks_work_on_groups_of_images(group_tiles, dtype, monkeypatc
     """Winograd's compiled chunks run their chain on groups of images (one image, a
     few, all of them): the reference's values; the forward and input gradient the same
     bits whatever the groups; fused and one-by-one gradients the same bits; and the
-    bias sums the same bits however the batch is cut (they add image by image)."""
+    bias sums the same bits however the images are grouped (they add image by image)."""
     from minigrad.kernels import gemm_nt, parallel, simd, winograd
     monkeypatch.setattr(simd, "WIDE_VECTORS", True)  # (compiled chunks, as on AVX-512)
     monkeypatch.setattr(gemm_nt, "MIN_DEPTH", 1)
@@ -1650,3 +1649,77 @@ def test_winograd_chunks_work_on_groups_of_images(group_tiles, dtype, monkeypatc
             K.conv2d_grad_weight_reference(gy, x, w.shape, *args), gy.sum(axis=(0, 2, 3)))
     for got, ref in zip(grouped, want):
         np.testing.assert_allclose(got, ref, **tol(dtype))
+
+
+@pytest.mark.parametrize("path", ["im2col", "winograd", "blocked"])
+@pytest.mark.parametrize("order", ["fused", "input first", "weight first"])
+@pytest.mark.parametrize("tiled_dots", [True, False])
+def test_conv_kernels_leave_nothing_in_the_run_scope(path, order, tiled_dots, monkeypatch):
+    """Every rearrangement a conv's kernels remember is handed out as often as it was
+    kept for, whichever of them run as compiled chunks (the compiled forward and
+    gradients keep and take nothing), so nothing outlives its last user in a run.
+    ``tiled_dots=False``: the products compiled, the weight gradient's sums not -- the
+    mixed case of a machine with AVX-512 and short sums."""
+    from minigrad.kernels import gemm_nt, parallel, simd
+    monkeypatch.setattr(simd, "WIDE_VECTORS", True)
+    monkeypatch.setattr(gemm_nt, "MIN_DEPTH", 1 if tiled_dots else 10**9)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    rng = np.random.default_rng(3)
+    x, w = rand(rng, (6, 24, 10, 9), np.float32), rand(rng, (36, 24, 3, 3), np.float32)
+    args = ((1, 1), (1, 1), (1, 1))
+    gy = rand(rng, K.conv2d_forward_reference(x, w, None, *args).shape, np.float32)
+    with reuse.run_scope(), conv_path(path):
+        K.conv2d_forward(x, w, None, *args)
+        if order == "fused":
+            K.conv2d_backward(gy, x, w, *args)
+        elif order == "input first":
+            K.conv2d_grad_input(gy, w, x.shape, *args)
+            K.conv2d_grad_weight(gy, x, w.shape, *args)
+        else:
+            K.conv2d_grad_weight(gy, x, w.shape, *args)
+            K.conv2d_grad_input(gy, w, x.shape, *args)
+        left = sorted(key[0] for key in reuse.current_table() if key[0] != "bias gradient")
+    assert left == []
+
+
+@pytest.mark.parametrize("kernel", ["conv2d_grad_input", "conv2d_grad_weight", "conv2d_backward"])
+def test_conv_gradients_reject_an_output_gradient_of_the_wrong_shape(kernel):
+    """A clear ValueError naming the kernel and both shapes -- not compiled loops
+    writing past their buffers."""
+    rng = np.random.default_rng(0)
+    x, w = rand(rng, (4, 3, 10, 10), np.float32), rand(rng, (40, 3, 3, 3), np.float32)
+    args = ((1, 1), (1, 1), (2, 2))  # outputs 8x8
+    gy = rand(rng, (4, 40, 9, 9), np.float32)
+    call = {"conv2d_grad_input": lambda: K.conv2d_grad_input(gy, w, x.shape, *args),
+            "conv2d_grad_weight": lambda: K.conv2d_grad_weight(gy, x, w.shape, *args),
+            "conv2d_backward": lambda: K.conv2d_backward(gy, x, w, *args)}[kernel]
+    with pytest.raises(ValueError, match=rf"{kernel}: the output gradient has shape \(4, 40, 9, 9\).*"
+                                         r"outputs of shape \(4, 40, 8, 8\)"):
+        call()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_compiled_chunks_in_a_forked_child():
+    """GNU OpenMP's threads cannot be started again in a child made by fork (Numba
+    ends the process); there the compiled chunks run on minigrad's threads, with the
+    same bits."""
+    from minigrad.kernels import parallel
+    if parallel.cores() < 2:
+        pytest.skip("needs 2 cores")
+    rng = np.random.default_rng(1)
+    x, w = rand(rng, (64, 6, 12, 12), np.float32), rand(rng, (16, 6, 5, 5), np.float32)
+    args = ((1, 1), (0, 0), (1, 1))
+    with parallel.own_threads():
+        want = K.conv2d_forward(x, w, None, *args)
+    pid = os.fork()
+    if pid == 0:  # the child
+        ok = False
+        try:
+            with parallel.own_threads():
+                ok = (not parallel.compiled_chunks_run_together()
+                      and K.conv2d_forward(x, w, None, *args).tobytes() == want.tobytes())
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

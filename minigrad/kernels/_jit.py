@@ -30,7 +30,9 @@ from here instead of calling ``numba.njit`` directly, for two reasons:
   that setting wins over ``PASSIVE``: 30,000 rounds are 0.4-0.8 ms here, about as
   long as minigrad's own helpers spin (``spin.py``) -- long enough to carry a
   training step from one parallel loop to the next, short enough that a thread
-  left spinning gives its CPU back soon.  (An OpenMP other than GNU's ignores it.)
+  left spinning gives its CPU back soon.  Only on CPUs with AVX-512, where the conv
+  chunks run on these threads (``parallel.run_chunks``), and only when the user has
+  not chosen a wait policy.  (An OpenMP other than GNU's ignores it.)
 
 This module is imported only by the kernel modules, never by
 ``minigrad.kernels.__init__``, so ``import minigrad`` stays free of Numba.
@@ -76,9 +78,11 @@ def has_512_bit_vectors() -> bool:
 # the chunks are compiled code.  Elsewhere they call BLAS from Python on minigrad's own
 # helper thread, which a spinning OpenMP thread on its CPU held up (a CIFAR step
 # compiled for AVX2: 12.4 -> 13.9 ms).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-if has_512_bit_vectors():
-    os.environ.setdefault("GOMP_SPINCOUNT", "30000")
+# (A user's own OMP_WAIT_POLICY stands: GOMP_SPINCOUNT would override it.)
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    if has_512_bit_vectors():
+        os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 
 
 def openmp_threads_spin() -> bool:

@@ -23,11 +23,11 @@ product; if our threads start then, three busy threads share two cores and the
 operating system sorts it out in 4 ms time slices (a CIFAR step took 18 instead of 11
 ms).  So the executor runs a whole plan that contains such kernels inside
 :func:`own_threads`: BLAS stays on one thread for the entire run, and the matrix
-products of the dense layers are shared out on our threads instead
+products of the dense layers are shared out on our threads (or Numba's) instead
 (:func:`split_product`) -- the way PyTorch runs its own thread pool over a sequential
 BLAS.  Outside such runs, a product of two arrays (``kernels.matmul``) is NumPy's
 BLAS on its threads, or a mid-sized one the register-blocked kernel on the calling
-thread (``gemm.matmul_path``); a convolution still splits its batch over our threads,
+thread (``gemm.matmul_path``); a convolution still splits its batch over the threads,
 with its products on the register-blocked kernels (``gemm_simd.py``, on CPUs with
 AVX-512).
 
@@ -63,8 +63,11 @@ and two such chunks run at once in a ``prange`` loop of two rounds
 their round within a microsecond and never touch the GIL.  This replaced handing the
 chunks to our helpers, including a trick that rang the helpers' bells from compiled
 code: 64x6x12x12 -> 16 5x5 fwd+bwd 0.42 -> 0.40 ms in alternating processes, the
-pooling loops faster too.  Our helpers still run the chunks that call BLAS from
-Python (CPUs without AVX-512) and the split dense products.
+pooling loops faster too.  The split dense products run the same way where their
+parts are on the register kernel.  Our helpers still run the chunks that call BLAS
+from Python -- on CPUs without AVX-512, where OpenMP's threads are left to sleep
+between loops (``_jit.py``: spinning, they held our helper up) -- more than two
+chunks, and everything in a child made by ``fork``.
 """
 
 from __future__ import annotations
@@ -260,11 +263,14 @@ def _workers():
 
 def _forget_workers():
     """In a child made by ``fork`` only the forking thread exists: no helpers, and
-    only its own run (if it forked inside one) still counts."""
-    global _pool, _lock, _runs, _bell_lock
+    only its own run (if it forked inside one) still counts.  Nor may the child start
+    GNU OpenMP's threads again (Numba ends the process: "fork() called from a process
+    already using GNU OpenMP"), so its compiled chunks go to minigrad's threads."""
+    global _pool, _lock, _runs, _bell_lock, _forked, _numba_threads_safe
     _pool, _lock, _bell_lock = None, threading.Lock(), threading.Lock()
     _runs = 1 if in_own_threads() else 0
     _running[0] = _runs
+    _forked, _numba_threads_safe = True, None
 
 
 if hasattr(os, "register_at_fork"):
@@ -397,6 +403,7 @@ def map_chunks(fn, n, work, min_work=None):
 
 
 _numba_threads_safe = None
+_forked = False  # in a child made by fork: GNU OpenMP's threads cannot be used there
 
 
 def compiled_chunks_run_together() -> bool:
@@ -409,14 +416,15 @@ def compiled_chunks_run_together() -> bool:
     the chunks go through :func:`map_chunks`."""
     global _numba_threads_safe
     if _numba_threads_safe is None:
-        _start_openmp()
         import numba
+        if numba.config.DISABLE_JIT:
+            _numba_threads_safe = False
+            return False
+        _start_openmp()
         from ._jit import openmp_threads_spin
-        try:
-            layer = numba.threading_layer()
-        except ValueError:  # no thread pool started: NUMBA_DISABLE_JIT
-            layer = None
-        _numba_threads_safe = layer == "tbb" or (layer == "omp" and openmp_threads_spin())
+        layer = numba.threading_layer()
+        _numba_threads_safe = layer == "tbb" or (
+            layer == "omp" and openmp_threads_spin() and not _forked)
     return _numba_threads_safe
 
 
@@ -449,7 +457,7 @@ def _each_on_threads(fn, chunk_args, *shared):
 
 
 def split_product(a, b):
-    """``a @ b`` for 2-D ``a`` and ``b``, shared out over our threads (for
+    """``a @ b`` for 2-D ``a`` and ``b``, shared out over the threads (for
     :func:`own_threads` runs, where BLAS is on one thread).  Along the longer of the
     two sides of ``a``: its rows (each thread writes its rows of the result), or the
     summed dimension (each thread multiplies a slice of ``a``'s columns with the same

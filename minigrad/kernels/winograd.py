@@ -309,7 +309,7 @@ def _output_transform_adjoint(gy, th, tw, dm, sums):
     for o in range(cout):
         for b in range(n):
             t0 = b * th * tw
-            acc = 0.0  # (image by image: the same sums however the batch is cut up)
+            acc = 0.0  # (image by image: the same sums however the images are grouped)
             for ti in range(th):
                 for tj in range(tw):
                     t = t0 + ti * tw + tj
@@ -480,27 +480,16 @@ def _tile_buffer(rows, tiles, dtype):
     return flat, flat[:, :size].reshape(16, rows, tiles)
 
 
-def _input_tile_buffer(x, start, stop, ph, pw, th, tw):
-    """``(flat, v, filled)``: the tile buffer of V for images ``start:stop`` of ``x`` (as
-    :func:`_tile_buffer` returns it) that the forward pass made earlier in this run
-    (``filled``; the weight gradient reuses it, see ``reuse.py``), or else a new one for
-    the caller to fill."""
-    new = []
-
-    def allocate():
-        new.append(True)
-        return _tile_buffer(x.shape[1], (stop - start) * th * tw, x.dtype)
-    flat, v = reuse.remember("winograd input", (x,), (ph, pw, start, stop), allocate)
-    return flat, v, not new
-
-
-def _input_tiles(x, start, stop, ph, pw, th, tw):
-    """V as (16, C, tiles) matrices for images ``start:stop`` of ``x``, filled
-    (:func:`_input_tile_buffer`)."""
-    flat, v, filled = _input_tile_buffer(x, start, stop, ph, pw, th, tw)
-    if not filled:
+def _input_tiles(x, start, stop, ph, pw, th, tw, uses=2):
+    """V as (16, C, tiles) matrices for images ``start:stop`` of ``x``, for the Python
+    chunks: computed once per run and kept for ``uses`` requests -- the forward's and
+    the weight gradient's, or the weight gradient's alone where the forward ran as
+    compiled groups, which keep no tiles (:func:`_forward_compiled`)."""
+    def compute():
+        flat, v = _tile_buffer(x.shape[1], (stop - start) * th * tw, x.dtype)
         _input_transform(x[start:stop], ph, pw, th, tw, flat)
-    return v
+        return v
+    return reuse.remember("winograd input", (x,), (ph, pw, start, stop), compute, uses)
 
 
 def _output_grad_tiles(gy, start, stop, th, tw, uses=2):
@@ -645,6 +634,18 @@ def _work(n, c, cout, th, tw):
     return 16 * cout * c * n * th * tw
 
 
+def _forward_compiled(ranges, th, tw, dtype):
+    """Does the forward run as compiled chunks (its products on the register kernel)?"""
+    return gemm_simd.all_compiled(min(stop - start for start, stop in ranges) * th * tw, dtype)
+
+
+def _gradients_compiled(ranges, th, tw, c, cout, dtype):
+    """Do the weight gradient and the fused backward run as compiled chunks (the
+    products on the register kernel, the sums on gemm_nt's tiled dots)?"""
+    tiles = min(stop - start for start, stop in ranges) * th * tw  # (the narrowest chunk: see conv._narrowest)
+    return gemm_simd.all_compiled(tiles, dtype, dots=((cout, tiles), (c, tiles)))
+
+
 def _image_ranges(n, c, cout, th, tw):
     """The chunks ``(start, stop)`` of the batch.  Forward and gradients must cut the
     batch alike -- their remembered tile matrices are keyed by the chunk -- so all of
@@ -669,7 +670,7 @@ def winograd_forward(x, w, b, padding, relu=False):
     y = np.empty((n, cout, oh, ow), dtype=x.dtype)
 
     ranges = _image_ranges(n, c, cout, th, tw)
-    if gemm_simd.all_compiled(min(stop - start for start, stop in ranges) * th * tw, x.dtype):
+    if _forward_compiled(ranges, th, tw, x.dtype):
         group = _group(ranges, th, tw)
         tiles = min(group, n) * th * tw
         parallel.run_chunks(_forward_chunk, _forward_pair,
@@ -695,8 +696,11 @@ def winograd_grad_input(gy, w, x_shape, padding):
     u_t = np.ascontiguousarray(_filter_transform(w).transpose(0, 2, 1))
     dx = np.empty((n, c, h, wd), dtype=gy.dtype)
 
+    # the weight gradient shares the output-gradient tiles only in Python chunks
+    uses = 1 if _gradients_compiled(_image_ranges(n, c, cout, th, tw), th, tw, c, cout, gy.dtype) else 2
+
     def images(start, stop):
-        dm, sums = _output_grad_tiles(gy, start, stop, th, tw)
+        dm, sums = _output_grad_tiles(gy, start, stop, th, tw, uses)
         flat, dv = _tile_buffer(c, dm.shape[2], gy.dtype)
         gemm_simd.planes_to(u_t, dm, dv)  # dV[xi] = U[xi]^T @ dM[xi]
         _input_transform_adjoint(flat, c, stop - start, h, wd, ph, pw, th, tw, dx[start:stop])
@@ -725,8 +729,7 @@ def winograd_backward(gy, x, w, padding):
     dx = np.empty((n, c, h, wd), dtype=gy.dtype)
 
     ranges = _image_ranges(n, c, cout, th, tw)
-    tiles = min(stop - start for start, stop in ranges) * th * tw  # (the narrowest chunk: see conv._narrowest)
-    if gemm_simd.all_compiled(tiles, gy.dtype, dots=((cout, tiles), (c, tiles))):
+    if _gradients_compiled(ranges, th, tw, c, cout, gy.dtype):
         group = _group(ranges, th, tw)
         tiles = min(group, n) * th * tw
         parts = [(x[start:stop], gy[start:stop], _tile_buffer(c, tiles, gy.dtype)[0],
@@ -736,10 +739,12 @@ def winograd_backward(gy, x, w, padding):
         parallel.run_chunks(_backward_chunk, _backward_pair, parts, th, tw, u_t, ph, pw, group)
         reuse.offer_bias_gradient(gy, parallel.sum_in_order([part[4] for part in parts]))
         return dx, _filter_gradient(parallel.sum_in_order([part[5][:, :cout, :c] for part in parts]))
+    # the input tiles: kept by a forward in Python chunks, or made here for this call alone
+    input_uses = 1 if _forward_compiled(ranges, th, tw, x.dtype) else 2
 
     def images(start, stop):
         dm, sums = _output_grad_tiles(gy, start, stop, th, tw, uses=1)
-        du = _weight_gradient_products(dm, _input_tiles(x, start, stop, ph, pw, th, tw))
+        du = _weight_gradient_products(dm, _input_tiles(x, start, stop, ph, pw, th, tw, input_uses))
         flat, dv = _tile_buffer(c, dm.shape[2], gy.dtype)
         gemm_simd.planes_to(u_t, dm, dv)  # dV[xi] = U[xi]^T @ dM[xi]
         _input_transform_adjoint(flat, c, stop - start, h, wd, ph, pw, th, tw, dx[start:stop])
@@ -756,8 +761,7 @@ def winograd_grad_weight(gy, x, padding):
     n, c, h, wd, ph, pw, oh, ow, th, tw = _geometry(x.shape, padding)
     cout = gy.shape[1]
     ranges = _image_ranges(n, c, cout, th, tw)
-    tiles = min(stop - start for start, stop in ranges) * th * tw
-    if gemm_simd.all_compiled(tiles, gy.dtype, dots=((cout, tiles), (c, tiles))):  # as winograd_backward's
+    if _gradients_compiled(ranges, th, tw, c, cout, gy.dtype):  # as winograd_backward's
         group = _group(ranges, th, tw)
         tiles = min(group, n) * th * tw
         parts = [(x[start:stop], gy[start:stop], _tile_buffer(c, tiles, gy.dtype)[0],
@@ -766,10 +770,11 @@ def winograd_grad_weight(gy, x, padding):
         parallel.run_chunks(_weight_gradient_chunk, _weight_gradient_pair, parts, th, tw, ph, pw, group)
         reuse.offer_bias_gradient(gy, parallel.sum_in_order([part[4] for part in parts]))
         return _filter_gradient(parallel.sum_in_order([part[5][:, :cout, :c] for part in parts]))
+    input_uses = 1 if _forward_compiled(ranges, th, tw, x.dtype) else 2  # (as in winograd_backward)
 
     def images(start, stop):
         dm, sums = _output_grad_tiles(gy, start, stop, th, tw)
-        return _weight_gradient_products(dm, _input_tiles(x, start, stop, ph, pw, th, tw)), sums
+        return _weight_gradient_products(dm, _input_tiles(x, start, stop, ph, pw, th, tw, input_uses)), sums
 
     parts = _by_images(images, n, c, cout, th, tw)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([sums for _, sums in parts]))
