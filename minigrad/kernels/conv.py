@@ -123,10 +123,10 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
       run (the blocked weight gradient alone is faster, but Winograd's reused the
       tiles of its forward and input gradient; its compiled chunks now make them
       again group by group, and the layer is faster still: 2.8-3.1 ms in a run,
-      eighth session); 24x12x12 -> 32 (216): 1.8 vs 2.0 in a run.  Thinner, blocked wins: 8x8x8 -> 8 (72) 0.22 vs 0.26, 8x16x16 -> 16 0.71
-      vs 1.09, 16x14x14 -> 32 (144) 1.86 vs 1.92.  With 3 input channels Winograd's
-      transforms of the big output cost more than the GEMMs save (3x32x32 -> 32:
-      13.4 vs 4.4 ms).
+      eighth session); 24x12x12 -> 32 (216): 1.8 vs 2.0 in a run.  Thinner, blocked
+      wins: 8x8x8 -> 8 (72) 0.22 vs 0.26, 8x16x16 -> 16 0.71 vs 1.09, 16x14x14 -> 32
+      (144) 1.86 vs 1.92.  With 3 input channels Winograd's transforms of the big
+      output cost more than the GEMMs save (3x32x32 -> 32: 13.4 vs 4.4 ms).
     * The blocked loops, measured against im2col:
       - forward and weight gradient (which reuses the forward's padded input):
         1x28x28 -> 6 5x5 (K = 25) 0.14 / - / 0.16 vs 0.23 / - / 0.47 (im2col);
@@ -619,25 +619,31 @@ def _image_ranges(g):
     return parallel.chunks(g[0], _work(g))
 
 
-def _narrowest(ranges):
-    """The fewest images in a chunk: ``gemm_simd.all_compiled`` holds for every chunk
-    when it holds for the narrowest one (its conditions only grow easier with width)."""
-    return min(stop - start for start, stop in ranges)
+# Which im2col passes run as compiled chunks.  gemm_simd.all_compiled holds for every
+# chunk when it holds for the narrowest one (its conditions only get easier with width).
 
-
-def _input_gradient_compiled(g, ranges, dtype):
-    """Does the im2col input gradient run as compiled chunks (the product on the
-    register kernel)?  Then it rearranges ``gy`` inside its chunks and leaves nothing
-    for the weight gradient to reuse."""
-    return gemm_simd.all_compiled(_narrowest(ranges) * g[13] * g[14], dtype)
+def _products_compiled(g, ranges, dtype):
+    """Do the forward and the input gradient run as compiled chunks (their product on
+    the register kernel)?  Then the input gradient rearranges ``gy`` inside its chunks
+    and leaves nothing for the weight gradient to reuse."""
+    return gemm_simd.all_compiled(parallel.narrowest(ranges) * g[13] * g[14], dtype)
 
 
 def _weight_gradient_compiled(g, ranges, dtype):
     """Does the im2col weight gradient (or both gradients at once) run as compiled
     chunks (the products on the register kernel, the sums on gemm_nt's tiled dots)?"""
     n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
-    columns = _narrowest(ranges) * oh * ow
+    columns = parallel.narrowest(ranges) * oh * ow
     return gemm_simd.all_compiled(columns, dtype, dots=((cout, columns), (c * kh * kw, columns)))
+
+
+def _weight_gradient(gy, sums, gws, g):
+    """The compiled chunks' results put together: their channel sums (in chunk order)
+    offered as the bias gradient, their padded weight gradients (gemm_nt.padded_result)
+    summed in chunk order and cut to (Cout, C, KH, KW)."""
+    n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
+    reuse.offer_bias_gradient(gy, parallel.sum_in_order(sums))
+    return parallel.sum_in_order([gw[:cout, :c * kh * kw] for gw in gws]).reshape(cout, c, kh, kw)
 
 
 def _check_output_gradient(gy, g, kernel):
@@ -681,7 +687,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
     # im2col: each chunk of images is rearranged, multiplied and laid out on its own
     # thread (parallel.py), as one compiled call where all of it is compiled code
     ranges = _image_ranges(g)
-    if gemm_simd.all_compiled(_narrowest(ranges) * oh * ow, dtype):
+    if _products_compiled(g, ranges, dtype):
         def chunk(start, stop):  # (the arrays of one chunk)
             col, filled = _column_buffer(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
             return x[start:stop], col, not filled, np.empty((cout, col.shape[1]), dtype), y[start:stop]
@@ -716,13 +722,14 @@ def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
     w2_t = w.reshape(cout, -1).T
     gx = np.zeros((n, c, h, wd), dtype=dtype)
     ranges = _image_ranges(g)
-    if _input_gradient_compiled(g, ranges, dtype):
+    if _products_compiled(g, ranges, dtype):
+        sums = [np.zeros(cout, np.float64) for _ in ranges]
         parts = [(gy[start:stop].reshape(stop - start, cout, -1), np.empty((cout, (stop - start) * oh * ow), dtype),
-                  np.zeros(cout, np.float64), np.empty((c * kh * kw, (stop - start) * oh * ow), dtype), gx[start:stop])
-                 for start, stop in ranges]
+                  chunk_sums, np.empty((c * kh * kw, (stop - start) * oh * ow), dtype), gx[start:stop])
+                 for (start, stop), chunk_sums in zip(ranges, sums)]
         parallel.run_chunks(_input_gradient_chunk, _input_gradient_pair, parts, w2_t, kh, kw, sh, sw, ph, pw, dh, dw,
                             oh, ow)
-        reuse.offer_bias_gradient(gy, parallel.sum_in_order([part[2] for part in parts]))
+        reuse.offer_bias_gradient(gy, parallel.sum_in_order(sums))
         return gx
     # the weight gradient shares the rearranged gy only if it is an im2col one too,
     # in Python chunks (compiled ones rearrange it themselves)
@@ -761,21 +768,21 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
         return _direct_grad_weight(gy, x, kh, kw, sh, sw, ph, pw, dh, dw)
     ranges, depth = _image_ranges(g), c * kh * kw
     if _weight_gradient_compiled(g, ranges, dtype):
+        sums = [np.zeros(cout, np.float64) for _ in ranges]
+        gws = [gemm_nt.padded_result(cout, depth, dtype) for _ in ranges]
         parts = []
-        for start, stop in ranges:
+        for (start, stop), chunk_sums, gw in zip(ranges, sums, gws):
             col, filled = _column_buffer(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
             parts.append((x[start:stop], col, not filled, gy[start:stop].reshape(stop - start, cout, -1),
-                          np.empty((cout, col.shape[1]), dtype), np.zeros(cout, np.float64),
-                          np.zeros((cout + -cout % 4, depth + -depth % 4), dtype)))
+                          np.empty((cout, col.shape[1]), dtype), chunk_sums, gw))
         parallel.run_chunks(_weight_gradient_chunk, _weight_gradient_pair, parts, kh, kw, sh, sw, ph, pw, dh, dw,
                             oh, ow)
-        reuse.offer_bias_gradient(gy, parallel.sum_in_order([part[5] for part in parts]))
-        return parallel.sum_in_order([part[6][:cout, :depth] for part in parts]).reshape(cout, c, kh, kw)
+        return _weight_gradient(gy, sums, gws, g)
 
     # the input gradient shares the rearranged gy only if it is an im2col one too, in
     # Python chunks
     shared = (conv2d_path(x.shape, w_shape, stride, padding, dilation, op="grad_input") == "im2col"
-              and not _input_gradient_compiled(g, ranges, dtype))
+              and not _products_compiled(g, ranges, dtype))
 
     def images(start, stop):
         gcol, sums = _gradient_columns(gy, start, stop, 2 if shared else 1)
@@ -816,16 +823,17 @@ def conv2d_backward(gy, x, w, stride, padding, dilation):
 
     ranges = _image_ranges(g)
     if _weight_gradient_compiled(g, ranges, dtype):
-        def chunk(start, stop):  # (the arrays of one chunk)
-            columns, part = (stop - start) * oh * ow, gy[start:stop]
-            return (part.reshape(part.shape[0], cout, -1),
-                    _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow),
-                    np.empty((cout, columns), dtype), np.zeros(cout, np.float64), np.empty((depth, columns), dtype),
-                    gx[start:stop], np.zeros((cout + -cout % 4, depth + -depth % 4), dtype))
-        parts = [chunk(*r) for r in ranges]
+        sums = [np.zeros(cout, np.float64) for _ in ranges]
+        gws = [gemm_nt.padded_result(cout, depth, dtype) for _ in ranges]
+        parts = []
+        for (start, stop), chunk_sums, gw in zip(ranges, sums, gws):
+            columns = (stop - start) * oh * ow
+            parts.append((gy[start:stop].reshape(stop - start, cout, -1),
+                          _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow),
+                          np.empty((cout, columns), dtype), chunk_sums, np.empty((depth, columns), dtype),
+                          gx[start:stop], gw))
         parallel.run_chunks(_backward_chunk, _backward_pair, parts, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-        reuse.offer_bias_gradient(gy, parallel.sum_in_order([part[3] for part in parts]))
-        return gx, parallel.sum_in_order([part[6][:cout, :depth] for part in parts]).reshape(cout, c, kh, kw)
+        return gx, _weight_gradient(gy, sums, gws, g)
 
     def images(start, stop):
         col = _columns(x, start, stop, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)

@@ -458,7 +458,7 @@ def _padded_input(x, start, stop, ph, pw):
     return xf, not new
 
 
-def _chunks(x_shape, cout, kh, kw, oh, ow):
+def _image_ranges(x_shape, cout, kh, kw, oh, ow):
     """The chunks ``(start, stop)`` of the batch (``parallel.py``); forward and weight
     gradient count the work alike, so their padded inputs match."""
     n, c = x_shape[:2]
@@ -545,10 +545,10 @@ def _forward(x, w, bias, padding, relu, out_dtype, keep_padded=True):
     y = np.empty((n, cout, oh, ow), out_dtype)
     n_q = oh * wp - (kw - 1)
 
-    ranges = _chunks(x.shape, cout, kh, kw, oh, ow)
+    ranges = _image_ranges(x.shape, cout, kh, kw, oh, ow)
     if not keep_padded:  # (the input gradient: no bias, no relu)
         parallel.run_chunks(_input_gradient_chunk, _input_gradient_pair, [(x[s:e], y[s:e]) for s, e in ranges],
-             ph, pw, w4, wp, n_q)
+                            ph, pw, w4, wp, n_q)
         return y
     chunk_args = []
     for start, stop in ranges:
@@ -584,13 +584,14 @@ def direct_grad_weight(gy, x, padding):
     hp, wp = h + 2 * ph, wd + 2 * pw
     cout4 = cout + (-cout % _BLOCK)
 
+    ranges = _image_ranges(x.shape, cout, kh, kw, oh, ow)
+    sums = [np.zeros(cout, np.float64) for _ in ranges]
+    gws = [np.zeros((cout4, c, kh, kw), gy.dtype) for _ in ranges]
     chunk_args = []
-    for start, stop in _chunks(x.shape, cout, kh, kw, oh, ow):
+    for (start, stop), chunk_sums, gw in zip(ranges, sums, gws):
         xf, filled = _padded_input(x, start, stop, ph, pw)
         chunk_args.append((x[start:stop], not filled, xf, gy[start:stop],
-                           np.empty((cout4, stop - start, hp * wp), gy.dtype), np.zeros(cout, np.float64),
-                           np.zeros((cout4, c, kh, kw), gy.dtype)))
+                           np.empty((cout4, stop - start, hp * wp), gy.dtype), chunk_sums, gw))
     parallel.run_chunks(_weight_gradient_chunk, _weight_gradient_pair, chunk_args, ph, pw, wp)
-    parts = [(gw.astype(np.float64), sums) for *_, sums, gw in chunk_args]
-    reuse.offer_bias_gradient(gy, parallel.sum_in_order([s for _, s in parts]))
-    return parallel.sum_in_order([gw for gw, _ in parts])[:cout].astype(gy.dtype)
+    reuse.offer_bias_gradient(gy, parallel.sum_in_order(sums))
+    return parallel.sum_in_order([gw.astype(np.float64) for gw in gws])[:cout].astype(gy.dtype)

@@ -62,6 +62,12 @@ def matmul_nt_path(a_shape, b_t_shape, dtype) -> str:
     return "blas"
 
 
+def padded_result(m, n, dtype, planes=()):
+    """Zeros for :func:`_dot_tiles` to add ``a @ b_t.T`` (M x N) into: M and N rounded up
+    to multiples of 4, the tile size (``planes``: a stack of such matrices in front)."""
+    return np.zeros(tuple(planes) + (m + -m % _TILE, n + -n % _TILE), dtype)
+
+
 def matmul_nt(a, b_t):
     """``a @ b_t.T`` for 2-D arrays of one float dtype: (M, K) and (N, K) -> (M, N).
 
@@ -74,7 +80,7 @@ def matmul_nt(a, b_t):
         return a @ b_t.T
     m, n = a.shape[0], b_t.shape[0]
     a, b_t = np.ascontiguousarray(a), np.ascontiguousarray(b_t)
-    c = np.zeros((m + -m % _TILE, n + -n % _TILE), dtype=a.dtype)
+    c = padded_result(m, n, a.dtype)
     _dot_tiles(a, b_t, c, _K_BLOCK)
     return c if c.shape == (m, n) else c[:m, :n].copy()
 

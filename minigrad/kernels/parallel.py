@@ -347,6 +347,11 @@ def chunks(n, work, min_work=None):
     return [(n * k // count, n * (k + 1) // count) for k in range(count)]
 
 
+def narrowest(ranges):
+    """The fewest rows or images in one of the chunks ``ranges`` (:func:`chunks`)."""
+    return min(stop - start for start, stop in ranges)
+
+
 def ring(bells, rings):
     """``bells += rings``, under a lock (two runs at once must not lose a ring)."""
     if len(rings):

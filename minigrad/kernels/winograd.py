@@ -634,16 +634,39 @@ def _work(n, c, cout, th, tw):
     return 16 * cout * c * n * th * tw
 
 
+# Which passes run as compiled chunks (as in conv.py: asked for the narrowest chunk).
+
 def _forward_compiled(ranges, th, tw, dtype):
     """Does the forward run as compiled chunks (its products on the register kernel)?"""
-    return gemm_simd.all_compiled(min(stop - start for start, stop in ranges) * th * tw, dtype)
+    return gemm_simd.all_compiled(parallel.narrowest(ranges) * th * tw, dtype)
 
 
 def _gradients_compiled(ranges, th, tw, c, cout, dtype):
     """Do the weight gradient and the fused backward run as compiled chunks (the
     products on the register kernel, the sums on gemm_nt's tiled dots)?"""
-    tiles = min(stop - start for start, stop in ranges) * th * tw  # (the narrowest chunk: see conv._narrowest)
+    tiles = parallel.narrowest(ranges) * th * tw
     return gemm_simd.all_compiled(tiles, dtype, dots=((cout, tiles), (c, tiles)))
+
+
+def _weight_gradient_parts(x, gy, ranges, th, tw):
+    """The per-chunk arguments of :func:`_weight_gradient_chunk` (which
+    :func:`_backward_chunk` begins with): each chunk's images, tile buffers for a
+    group, its channel sums and its padded dU (gemm_nt.padded_result); and the group."""
+    c, cout = x.shape[1], gy.shape[1]
+    group = _group(ranges, th, tw)
+    tiles = min(group, x.shape[0]) * th * tw
+    parts = [(x[start:stop], gy[start:stop], _tile_buffer(c, tiles, gy.dtype)[0],
+              _tile_buffer(cout, tiles, gy.dtype)[0], np.zeros(cout, np.float64),
+              gemm_nt.padded_result(cout, c, gy.dtype, planes=(16,))) for start, stop in ranges]
+    return parts, group
+
+
+def _weight_gradient(gy, parts):
+    """The chunks' results put together: their channel sums (in chunk order) offered
+    as the bias gradient, their dU summed in chunk order, cut to size, turned into dW."""
+    c, cout = parts[0][0].shape[1], gy.shape[1]
+    reuse.offer_bias_gradient(gy, parallel.sum_in_order([part[4] for part in parts]))
+    return _filter_gradient(parallel.sum_in_order([part[5][:, :cout, :c] for part in parts]))
 
 
 def _image_ranges(n, c, cout, th, tw):
@@ -730,15 +753,12 @@ def winograd_backward(gy, x, w, padding):
 
     ranges = _image_ranges(n, c, cout, th, tw)
     if _gradients_compiled(ranges, th, tw, c, cout, gy.dtype):
-        group = _group(ranges, th, tw)
-        tiles = min(group, n) * th * tw
-        parts = [(x[start:stop], gy[start:stop], _tile_buffer(c, tiles, gy.dtype)[0],
-                  _tile_buffer(cout, tiles, gy.dtype)[0], np.zeros(cout, np.float64),
-                  np.zeros((16, cout + -cout % 4, c + -c % 4), gy.dtype), _tile_buffer(c, tiles, gy.dtype)[0],
-                  dx[start:stop]) for start, stop in ranges]
-        parallel.run_chunks(_backward_chunk, _backward_pair, parts, th, tw, u_t, ph, pw, group)
-        reuse.offer_bias_gradient(gy, parallel.sum_in_order([part[4] for part in parts]))
-        return dx, _filter_gradient(parallel.sum_in_order([part[5][:, :cout, :c] for part in parts]))
+        parts, group = _weight_gradient_parts(x, gy, ranges, th, tw)
+        tiles = min(group, n) * th * tw  # (and per chunk: dV's tile buffer, its slice of dx)
+        with_dx = [part + (_tile_buffer(c, tiles, gy.dtype)[0], dx[start:stop])
+                   for part, (start, stop) in zip(parts, ranges)]
+        parallel.run_chunks(_backward_chunk, _backward_pair, with_dx, th, tw, u_t, ph, pw, group)
+        return dx, _weight_gradient(gy, parts)
     # the input tiles: kept by a forward in Python chunks, or made here for this call alone
     input_uses = 1 if _forward_compiled(ranges, th, tw, x.dtype) else 2
 
@@ -762,14 +782,9 @@ def winograd_grad_weight(gy, x, padding):
     cout = gy.shape[1]
     ranges = _image_ranges(n, c, cout, th, tw)
     if _gradients_compiled(ranges, th, tw, c, cout, gy.dtype):  # as winograd_backward's
-        group = _group(ranges, th, tw)
-        tiles = min(group, n) * th * tw
-        parts = [(x[start:stop], gy[start:stop], _tile_buffer(c, tiles, gy.dtype)[0],
-                  _tile_buffer(cout, tiles, gy.dtype)[0], np.zeros(cout, np.float64),
-                  np.zeros((16, cout + -cout % 4, c + -c % 4), gy.dtype)) for start, stop in ranges]
+        parts, group = _weight_gradient_parts(x, gy, ranges, th, tw)
         parallel.run_chunks(_weight_gradient_chunk, _weight_gradient_pair, parts, th, tw, ph, pw, group)
-        reuse.offer_bias_gradient(gy, parallel.sum_in_order([part[4] for part in parts]))
-        return _filter_gradient(parallel.sum_in_order([part[5][:, :cout, :c] for part in parts]))
+        return _weight_gradient(gy, parts)
     input_uses = 1 if _forward_compiled(ranges, th, tw, x.dtype) else 2  # (as in winograd_backward)
 
     def images(start, stop):
