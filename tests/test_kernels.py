@@ -293,7 +293,7 @@ def test_products_reach_the_register_kernels(monkeypatch):
     rng = np.random.default_rng(0)
     args = ((1, 1), (1, 1), (1, 1))
     x, w = rand(rng, (8, 32, 13, 13), np.float32), rand(rng, (8, 32, 3, 3), np.float32)
-    x5, w5 = rand(rng, (2, 16, 12, 12), np.float32), rand(rng, (8, 16, 5, 5), np.float32)
+    x5, w5 = rand(rng, (2, 16, 12, 10), np.float32), rand(rng, (8, 16, 5, 5), np.float32)  # outputs 6 wide
     args5 = ((1, 1), (0, 0), (1, 1))
     # compile everything first: a kernel compiled after the spies below would call a
     # spy (a Python lambda) from compiled code
@@ -327,7 +327,7 @@ def test_products_reach_the_register_kernels(monkeypatch):
     K.conv2d_forward(x5, w5, None, *args5)
     assert seen == ["conv._forward_chunk"]
     seen.clear()
-    K.conv2d_grad_input(rand(rng, (2, 8, 8, 8), np.float32), w5, x5.shape, *args5)
+    K.conv2d_grad_input(rand(rng, (2, 8, 8, 6), np.float32), w5, x5.shape, *args5)
     assert seen == ["conv._input_gradient_chunk"]  # its product inside, compiled
     seen.clear()
     with parallel.own_threads():
@@ -437,7 +437,7 @@ def conv_naive(x, w, b, stride, padding, dilation):
     return y
 
 
-PATHS = ["auto", "direct", "im2col", "winograd", "blocked"]
+PATHS = ["auto", "direct", "im2col", "winograd", "blocked", "implicit"]
 
 
 def _conv_step(x, w, b, gy, args, fused):
@@ -456,10 +456,12 @@ def _conv_step(x, w, b, gy, args, fused):
 
 @contextlib.contextmanager
 def conv_path(path):
-    """Force one implementation ("direct", "im2col", "winograd", "blocked"; Winograd
-    and blocked only where they apply: Winograd 3x3, stride 1, no dilation; blocked
-    stride 1, no dilation, padding smaller than the kernel) for all three passes, or
-    keep the automatic choice ("auto"), so every implementation meets the same checks."""
+    """Force one implementation ("direct", "im2col", "winograd", "blocked",
+    "implicit"; Winograd and blocked only where they apply: Winograd 3x3, stride 1, no
+    dilation; blocked stride 1, no dilation, padding smaller than the kernel; implicit
+    stride 1, for the forward and the weight gradient, beside im2col's input gradient)
+    for all three passes, or keep the automatic choice ("auto"), so every
+    implementation meets the same checks."""
     conv_module = importlib.import_module("minigrad.kernels.conv")
     from minigrad.kernels.direct import direct_applies
     from minigrad.kernels.winograd import winograd_applies
@@ -467,9 +469,10 @@ def conv_path(path):
 
     def forced(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1), op="forward"):
         if (path == "auto" or (path == "winograd" and not winograd_applies(w_shape, stride, dilation))
-                or (path == "blocked" and not direct_applies(w_shape, stride, padding, dilation))):
+                or (path == "blocked" and not direct_applies(w_shape, stride, padding, dilation))
+                or (path == "implicit" and tuple(stride) != (1, 1))):
             return chosen(x_shape, w_shape, stride, padding, dilation, op)
-        return path
+        return "im2col" if path == "implicit" and op == "grad_input" else path
 
     conv_module.conv2d_path = forced
     try:
@@ -623,7 +626,9 @@ def _check_conv_grads_numerically(cin, args, w_shape):
                                numeric(w, lambda: loss(x, w)), rtol=1e-6, atol=1e-7)
 
 
-def test_conv_path_choice():
+def test_conv_path_choice(monkeypatch):
+    from minigrad.kernels import simd
+    monkeypatch.setattr(simd, "WIDE_VECTORS", True)  # (the implicit GEMM's condition)
     mnist = ((64, 1, 28, 28), (6, 1, 5, 5), (1, 1), (0, 0), (1, 1))
     assert [K.conv2d_path(*mnist, op=op) for op in ("forward", "grad_input", "grad_weight")] == [
         "blocked", "im2col", "blocked"]
@@ -634,11 +639,24 @@ def test_conv_path_choice():
     assert [K.conv2d_path(*cifar, op=op) for op in ("forward", "grad_input", "grad_weight")] == [
         "blocked"] * 3
     assert K.conv2d_path((64, 6, 16, 16), (16, 6, 5, 5), (1, 1), (0, 0), (1, 1), op="grad_input") == "im2col"
-    # 5x5 on rows 12 wide: the blocked loops would drop 4 of every 12 numbers they make
+    # 5x5 on rows 12 wide: the blocked loops would drop 4 of every 12 numbers they
+    # make; no column matrix for the forward and the weight gradient (implicit GEMM)
     assert [K.conv2d_path((64, 6, 12, 12), (16, 6, 5, 5), (1, 1), (0, 0), (1, 1), op=op)
-            for op in ("forward", "grad_input", "grad_weight")] == ["im2col"] * 3
+            for op in ("forward", "grad_input", "grad_weight")] == ["implicit", "im2col", "implicit"]
     assert K.conv2d_path((64, 6, 12, 12), (16, 6, 5, 5), (1, 1), (2, 2), (1, 1)) == "blocked"  # padded: 16 wide
     assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), (2, 2), (0, 0), (1, 1)) == "im2col"  # strided
+    # the implicit GEMM's limits: outputs at least 8 wide (a block's row), at least 8
+    # output channels (half a vector), kernels of at least 16 taps (4x4), at most 512
+    # taps in all
+    one, zero = (1, 1), (0, 0)
+    assert K.conv2d_path((64, 16, 12, 10), (16, 16, 5, 5), one, zero, one) == "im2col"
+    assert K.conv2d_path((64, 6, 12, 12), (4, 6, 5, 5), one, zero, one) == "im2col"
+    assert K.conv2d_path((64, 64, 12, 12), (64, 64, 1, 1), one, zero, one) == "im2col"
+    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, zero, (2, 2)) == "im2col"
+    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 5, 5), one, zero, one) == "im2col"
+    assert K.conv2d_path((64, 16, 12, 12), (32, 16, 5, 5), one, (2, 2), one) == "implicit"
+    monkeypatch.setattr(simd, "WIDE_VECTORS", False)  # AVX2: 16 vector sums need 32 registers
+    assert K.conv2d_path((64, 6, 12, 12), (16, 6, 5, 5), one, zero, one) == "im2col"
 
 
 @pytest.mark.parametrize("cin, cout", [(9, 5), (3, 10), (9, 3), (9, 11)])
@@ -1096,6 +1114,11 @@ DISABLE_JIT_SCRIPT = """
     x, w = rng.standard_normal((1, 9, 4, 7)), rng.standard_normal((3, 9, 3, 3))  # blocked, 3 of 4 channels
     assert K.conv2d_path(x.shape, w.shape, one, pad, one) == "blocked"
     close(K.conv2d_forward(x, w, None, one, pad, one), K.conv2d_forward_reference(x, w, None, one, pad, one))
+    from minigrad.kernels import implicit  # the implicit GEMM, forced (its rule asks for AVX-512)
+    x, w = rng.standard_normal((2, 2, 6, 10)), rng.standard_normal((3, 2, 3, 2))
+    close(implicit.implicit_forward(x, w, None, (1, 0), (1, 2)), K.conv2d_forward_reference(x, w, None, one, (1, 0), (1, 2)))
+    y = K.conv2d_forward_reference(x, w, None, one, (1, 0), (1, 2))
+    close(implicit.implicit_grad_weight(y, x, (1, 0), (1, 2)), K.conv2d_grad_weight_reference(y, x, w.shape, one, (1, 0), (1, 2)))
     x = rng.standard_normal((3, 2, 4, 8))  # narrow images: whole vectors, with NaN and ties
     x[0, 0, 0, :2] = np.nan, 1.0
     x[1, 1, 2:, 4] = 2.0
@@ -1330,6 +1353,92 @@ def test_conv_in_chunks_on_threads(cin, w_shape, stride, padding, dilation, path
             K.conv2d_grad_weight_reference(gy, x, w.shape, *args), gy.sum(axis=(0, 2, 3)))
     for got, ref in zip(chunked, want):
         np.testing.assert_allclose(got, ref, **tol(dtype))
+
+
+IMPLICIT_CONVS = [  # (input shape, weight shape, padding, dilation)
+    ((5, 6, 12, 12), (16, 6, 5, 5), (0, 0), (1, 1)),  # the benchmark's layer: no copy of the input
+    ((4, 3, 9, 11), (20, 3, 3, 3), (1, 2), (1, 1)),   # outputs 9 x 13: an odd last row, an overlapping
+                                                      # last block; 20 channels: a second vector
+    ((3, 2, 8, 7), (9, 2, 2, 3), (1, 0), (2, 1)),     # outputs 7 x 5, fewer than a block's 8
+                                                      # columns: the slack after the planes; dilated
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, padding, dilation", IMPLICIT_CONVS)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("two_chunks", [False, True])
+def test_implicit_gemm(x_shape, w_shape, padding, dilation, dtype, two_chunks, monkeypatch):
+    """The implicit GEMM (kernels/implicit.py): its forward (with relu) and weight
+    gradient beside im2col's input gradient, in one chunk or two.  The reference's
+    values and bias sums; the forward and the input gradient the same bits whatever
+    the chunks (each output is one sum, in one order); the same bits on every run;
+    both gradients in one call (conv._implicit_backward: one compiled call per chunk
+    where the products are compiled) the same bits as one by one; and the padded
+    copy of the input, made by the forward, taken by the weight gradient and gone."""
+    from minigrad.kernels import conv, parallel, simd
+    monkeypatch.setattr(simd, "WIDE_VECTORS", True)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    rng = np.random.default_rng(sum(x_shape))
+    x, w, b = rand(rng, x_shape, dtype), rand(rng, w_shape, dtype), rand(rng, w_shape[:1], dtype)
+    args = ((1, 1), padding, dilation)
+    gy = rand(rng, K.conv2d_forward_reference(x, w, None, *args).shape, dtype)
+    ran = []
+    run_chunks = parallel.run_chunks
+    monkeypatch.setattr(parallel, "run_chunks", lambda one, pair, chunk_args, *shared: ran.append(
+        (one.__name__, len(chunk_args))) or run_chunks(one, pair, chunk_args, *shared))
+
+    def step(fused, chunks):
+        for name in ("MIN_PARALLEL_WORK", "MIN_PARALLEL_WORK_IN_RUN"):
+            monkeypatch.setattr(parallel, name, 0 if chunks == 2 else 10**18)
+        with conv_path("implicit"), reuse.run_scope():
+            y = K.conv2d_forward(x, w, b, *args, relu=True)
+            if fused:
+                gx, gw = K.conv2d_backward(gy, x, w, *args)
+            else:
+                gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
+                gx = K.conv2d_grad_input(gy, w, x.shape, *args)
+            out = y, gx, gw, K.conv2d_grad_bias(gy)
+            assert not [key for key in reuse.current_table() if key[0] == "implicit input"]
+        return out
+
+    chunks = 2 if two_chunks else 1
+    got = step(False, chunks)
+    assert ("_forward_chunk", chunks) in ran and ("_weight_gradient_chunk", chunks) in ran
+    ran.clear()
+    fused = step(True, chunks)
+    compiled = conv._products_compiled(conv._geometry(x.shape, w.shape, *args), parallel.chunks(x_shape[0], 0), dtype)
+    assert (("_implicit_backward_chunk", chunks) in ran) == compiled
+    for a, b_ in zip(got, fused):
+        assert a.tobytes() == b_.tobytes()
+    for a, b_ in zip(got, step(False, chunks)):
+        assert a.tobytes() == b_.tobytes()
+    one_chunk = step(True, 1)
+    assert got[0].tobytes() == one_chunk[0].tobytes() and got[1].tobytes() == one_chunk[1].tobytes()
+    want = (np.maximum(K.conv2d_forward_reference(x, w, b, *args), 0),
+            K.conv2d_grad_input_reference(gy, w, x.shape, *args),
+            K.conv2d_grad_weight_reference(gy, x, w.shape, *args), gy.sum(axis=(0, 2, 3)))
+    for a, ref in zip(got, want):
+        np.testing.assert_allclose(a, ref, **tol(dtype))
+
+
+def test_implicit_gemm_keeps_nan_and_inf_where_they_belong(monkeypatch):
+    """The implicit GEMM multiplies zeros -- padding, output channels and taps added to
+    fill whole vectors -- by input numbers, and the forward reads past a plane's last
+    row when a block is wider than the output: none of that may reach a result.  With
+    an inf in x and a NaN in w, the results match the reference's NaN and inf."""
+    from minigrad.kernels import simd
+    monkeypatch.setattr(simd, "WIDE_VECTORS", True)
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 3, 9, 7)), rng.standard_normal((5, 3, 3, 3))
+    x[0, 1, 4, 3], w[2, 0, 1, 1] = np.inf, np.nan
+    args = ((1, 1), (0, 1), (1, 1))
+    with conv_path("implicit"):
+        y = K.conv2d_forward(x, w, None, *args)
+        gy = rng.standard_normal(y.shape)
+        gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(K.conv2d_forward_reference(x, w, None, *args)))
+    np.testing.assert_array_equal(np.isnan(gw), np.isnan(K.conv2d_grad_weight_reference(gy, x, w.shape, *args)))
+    np.testing.assert_array_equal(np.isinf(gw), np.isinf(K.conv2d_grad_weight_reference(gy, x, w.shape, *args)))
 
 
 def test_map_chunks_runs_every_chunk_and_raises_their_errors(monkeypatch):

@@ -1,0 +1,407 @@
+"""Implicit GEMM: a convolution with its output channels in the lanes of a vector.
+
+im2col writes every receptive field out as a column of a matrix and then multiplies
+that matrix by the weights.  For a small layer the copying costs as much as the
+arithmetic: 64x6x12x12 -> 16 5x5, one chunk of 32 images on one core, took 59 us to
+write the 1.2 MB column matrix and 66 us to multiply it (2026-11-24).  "Implicit
+GEMM" does the same product without the matrix: where the product would read
+``col[t, q]``, read the input number it is a copy of, ``x[q + offset[t]]``.
+
+**Output channels in the lanes.**  One vector holds the same output position for 16
+output channels (8 in float64); the weights of one tap ``t = (c, ki, kj)`` for those
+channels are one vector too.  A block of 16 output positions (two output rows of 8)
+keeps 16 vector sums in registers while the loop walks over the taps; each step loads
+the tap's weight vector once and does 16 fused multiply-adds, each with one input
+number broadcast to all lanes -- the register-blocked product of ``gemm_simd.py``
+with the column matrix's numbers read straight from the image::
+
+    y[n, o:o+16, i, j] += w_t[t, o:o+16] * x[n, c, i + ki, j + kj]      for every tap t
+
+The same chunk: 67 us instead of 59 + 66 (the result turned back into NCHW order on
+the way out, through a small scratch array in the L1 cache: 3 of the 67 us).
+
+**The weight gradient** is the same loop turned around: 16 taps' sums (each a vector
+over the output channels) stay in registers while the loop walks over the output
+positions, each step loading the output gradient at one position for 16 channels
+(``gy`` laid out position by position first: :func:`_to_lanes`) and broadcasting
+16 input numbers::
+
+    gw_t[t, o:o+16] += x[n, c, i + ki, j + kj] * gy_t[(n, i, j), o:o+16]
+
+59 us for the same chunk, against 66 us of tiled dot products over the column
+matrix -- which no longer has to be made.
+
+**The input gradient stays with im2col** (its gradient columns and ``col2im``,
+``conv.py``; one compiled call does both gradients, ``conv._implicit_backward``).
+Turned around once more, its sums run over the output channels *within* a vector: a
+horizontal sum per number (a tree of shuffles for 16 at once), and blocks of 2x4
+pixels read taps that fall outside the output gradient near every border (zeros, 40%
+of the work on 12x12 images).  Measured on the same chunk: 158 us against im2col's
+114 us.
+
+Where it runs (``conv.conv2d_path``): stride 1 (the 16 positions of a block are two
+runs of 8 neighbours), any padding (the chunk copies its images into padded planes)
+and dilation (it only moves the taps), on CPUs with 512-bit vectors
+(``simd.WIDE_VECTORS``: with AVX2 the 16 sums need 32 registers where there are 16).
+Output channels are padded to a whole vector with zero weights, and taps to 16.
+Determinism: every sum runs over its taps (forward) or positions (weight gradient)
+in one fixed order, and chunks' weight gradients are added in chunk order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import parallel, reuse, simd
+from ._jit import jit, prange
+from ._jit import nonneg as _nn  # an index Numba may treat as non-negative: SIMD
+
+__all__ = ["implicit_applies", "implicit_forward", "implicit_grad_weight"]
+
+_COLUMNS = 8   # output positions per row of a block (x 2 rows: 16 vector sums)
+_TAPS = 16     # taps per block of the weight gradient (16 vector sums)
+
+
+def implicit_applies(stride) -> bool:
+    """Stride 1 (any padding and dilation), on a CPU with 512-bit vectors."""
+    return tuple(stride) == (1, 1) and simd.WIDE_VECTORS
+
+
+# ------------------------------------------------------------------ the geometry
+
+@jit(nogil=True)
+def _tap_offsets(c, kh, kw, hp, wp, dh, dw, count):
+    """Where tap ``t = (ci, ki, kj)`` reads, relative to its output position, in an
+    image laid out as flat padded planes (``ci * hp*wp + ki*dh * wp + kj*dw``); taps
+    past the last (up to ``count``) read offset 0 and are thrown away."""
+    off = np.zeros(count, np.int64)
+    t = 0
+    for ci in range(c):
+        for ki in range(kh):
+            for kj in range(kw):
+                off[t] = ci * hp * wp + ki * dh * wp + kj * dw
+                t += 1
+    return off
+
+
+@jit(nogil=True)
+def _pad_images(x, xp, ph, pw):
+    """Images ``x`` (n, C, H, W) into ``xp`` (n, C*Hp*Wp + slack) as flat padded
+    planes; the padding and the slack at the end are zeros."""
+    n, c, h, w = x.shape
+    hp, wp = h + 2 * ph, w + 2 * pw
+    xp[:] = 0
+    for b in range(n):
+        for ci in range(c):
+            for i in range(h):
+                row = ci * hp * wp + (i + ph) * wp + pw
+                for j in range(w):
+                    xp[b, _nn(row + j)] = x[b, ci, i, j]
+
+
+def flat_images(x, start, stop, padding, ow):
+    """``(xp, filled)``: images ``start:stop`` of ``x`` as flat padded planes (see
+    :func:`_pad_images`) -- ``x`` itself, reshaped, when nothing needs padding and
+    each row of a block stays inside its image (``ow >= 8``); else a buffer this
+    run's forward filled already (``filled``; the weight gradient reuses it) or a new
+    one for the chunk to fill."""
+    part = x[start:stop]
+    n, c, h, w = part.shape
+    ph, pw = padding
+    if ph == pw == 0 and ow >= _COLUMNS:
+        return part.reshape(n, -1), True
+    new = []
+
+    def allocate():
+        new.append(True)
+        return np.empty((n, c * (h + 2 * ph) * (w + 2 * pw) + _COLUMNS), x.dtype)
+    xp = reuse.remember("implicit input", (x,), (ph, pw, start, stop), allocate)
+    return xp, not new
+
+
+# ------------------------------------------------------------------ the forward
+
+@jit(nogil=True, fastmath={"contract"}, inline="always")
+def _block(xb, wt, off, r0, r1, v, out):
+    """The 16 vector sums of one block: positions ``r0 + p`` and ``r1 + p`` (p < 8:
+    two output rows, as flat indices into the padded image ``xb``), output channels
+    ``v:v+lanes``; written to rows 0-7 and 8-15 of ``out``."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = simd.zeros(wt)
+    b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = simd.zeros(wt)
+    for t in range(off.shape[0]):
+        wv = simd.load(wt, t, v)
+        p = _nn(r0 + off[t])
+        q = _nn(r1 + off[t])
+        a0 = simd.fma(simd.splat(xb[p]), wv, a0)
+        a1 = simd.fma(simd.splat(xb[p + 1]), wv, a1)
+        a2 = simd.fma(simd.splat(xb[p + 2]), wv, a2)
+        a3 = simd.fma(simd.splat(xb[p + 3]), wv, a3)
+        a4 = simd.fma(simd.splat(xb[p + 4]), wv, a4)
+        a5 = simd.fma(simd.splat(xb[p + 5]), wv, a5)
+        a6 = simd.fma(simd.splat(xb[p + 6]), wv, a6)
+        a7 = simd.fma(simd.splat(xb[p + 7]), wv, a7)
+        b0 = simd.fma(simd.splat(xb[q]), wv, b0)
+        b1 = simd.fma(simd.splat(xb[q + 1]), wv, b1)
+        b2 = simd.fma(simd.splat(xb[q + 2]), wv, b2)
+        b3 = simd.fma(simd.splat(xb[q + 3]), wv, b3)
+        b4 = simd.fma(simd.splat(xb[q + 4]), wv, b4)
+        b5 = simd.fma(simd.splat(xb[q + 5]), wv, b5)
+        b6 = simd.fma(simd.splat(xb[q + 6]), wv, b6)
+        b7 = simd.fma(simd.splat(xb[q + 7]), wv, b7)
+    simd.store(out, 0, 0, a0)
+    simd.store(out, 1, 0, a1)
+    simd.store(out, 2, 0, a2)
+    simd.store(out, 3, 0, a3)
+    simd.store(out, 4, 0, a4)
+    simd.store(out, 5, 0, a5)
+    simd.store(out, 6, 0, a6)
+    simd.store(out, 7, 0, a7)
+    simd.store(out, 8, 0, b0)
+    simd.store(out, 9, 0, b1)
+    simd.store(out, 10, 0, b2)
+    simd.store(out, 11, 0, b3)
+    simd.store(out, 12, 0, b4)
+    simd.store(out, 13, 0, b5)
+    simd.store(out, 14, 0, b6)
+    simd.store(out, 15, 0, b7)
+
+
+@jit(nogil=True)
+def _forward_chunk(x, xp, fill, y, wt, bias, has_bias, relu, ph, pw, dh, dw):
+    """A chunk's forward in one call: its images padded into ``xp`` (if ``fill``),
+    then block by block -- 2 output rows x 8 columns x one vector of output channels
+    -- the sums, turned around into ``y`` (n, Cout, OH, OW) with the bias (and relu)."""
+    n, c, h, w = x.shape
+    cout, oh, ow = y.shape[1], y.shape[2], y.shape[3]
+    kh, kw = (h + 2 * ph - oh) // dh + 1, (w + 2 * pw - ow) // dw + 1
+    hp, wp = h + 2 * ph, w + 2 * pw
+    if fill:
+        _pad_images(x, xp, ph, pw)
+    lanes = simd.lanes_of(wt)
+    off = _tap_offsets(c, kh, kw, hp, wp, dh, dw, c * kh * kw)
+    sums = np.empty((2 * _COLUMNS, lanes), wt.dtype)
+    zero = wt.dtype.type(0)
+    cols = min(ow, _COLUMNS)
+    for b in range(n):
+        xb = xp[b]
+        for v in range(0, cout, lanes):
+            for i in range(0, oh, 2):
+                i1 = min(i + 1, oh - 1)  # (an odd last row is computed twice)
+                for j in range(0, ow, _COLUMNS):
+                    j0 = max(min(j, ow - _COLUMNS), 0)  # (the last block may overlap the one before)
+                    _block(xb, wt, off, i * wp + j0, i1 * wp + j0, v, sums)
+                    for o in range(min(lanes, cout - v)):
+                        add = bias[v + o] if has_bias else zero
+                        for p in range(cols):
+                            s = sums[p, o] + add
+                            y[b, v + o, i, j0 + p] = s if not (relu and s <= 0) else zero  # NaN stays NaN
+                            s = sums[_COLUMNS + p, o] + add
+                            y[b, v + o, i1, j0 + p] = s if not (relu and s <= 0) else zero
+
+
+@jit(parallel=True)
+def _forward_pair(x0, xp0, fill0, y0, x1, xp1, fill1, y1, wt, bias, has_bias, relu, ph, pw, dh, dw):
+    """:func:`_forward_chunk` for two chunks at once, on Numba's threads
+    (``parallel.run_chunks``)."""
+    for k in prange(2):
+        if k == 0:
+            _forward_chunk(x0, xp0, fill0, y0, wt, bias, has_bias, relu, ph, pw, dh, dw)
+        else:
+            _forward_chunk(x1, xp1, fill1, y1, wt, bias, has_bias, relu, ph, pw, dh, dw)
+
+
+def _weights_in_lanes(w):
+    """(Cout, C, KH, KW) -> (C*KH*KW, Cout padded to whole vectors): tap by tap, the
+    output channels side by side (zeros in the padding)."""
+    cout = w.shape[0]
+    lanes = simd.lanes(w.dtype)
+    wt = np.zeros((w[0].size, cout + (-cout % lanes)), w.dtype)
+    wt[:, :cout] = w.reshape(cout, -1).T
+    return wt
+
+
+def _image_ranges(x_shape, w_shape, oh, ow):
+    n, c = x_shape[:2]
+    cout, _, kh, kw = w_shape
+    return parallel.chunks(n, cout * c * kh * kw * n * oh * ow)
+
+
+def implicit_forward(x, w, b, padding, dilation, relu=False):
+    """y = conv2d(x, w) + b, stride 1: (N, C, H, W) -> (N, Cout, OH, OW); ``max(y, 0)``
+    if ``relu``.  In a run scope a padded copy of the input is kept for the weight
+    gradient."""
+    n, c, h, wd = x.shape
+    cout, _, kh, kw = w.shape
+    (ph, pw), (dh, dw) = padding, dilation
+    oh, ow = h + 2 * ph - dh * (kh - 1), wd + 2 * pw - dw * (kw - 1)
+    has_bias = b is not None
+    bias = b if has_bias else np.zeros(cout, x.dtype)
+    y = np.empty((n, cout, oh, ow), x.dtype)
+    chunk_args = []
+    for start, stop in _image_ranges(x.shape, w.shape, oh, ow):
+        xp, filled = flat_images(x, start, stop, padding, ow)
+        chunk_args.append((x[start:stop], xp, not filled, y[start:stop]))
+    parallel.run_chunks(_forward_chunk, _forward_pair, chunk_args, _weights_in_lanes(w), bias, has_bias, relu,
+                        ph, pw, dh, dw)
+    return y
+
+
+# ------------------------------------------------------------------ the gradients
+
+@jit(fastmath={"reassoc"}, nogil=True)
+def _to_lanes(gy, gt, sums):
+    """``gy`` (n, Cout, OH, OW) -> ``gt`` (n*OH*OW, Cout padded): position by
+    position, the output channels side by side (zeros in the padding); on the way,
+    ``sums[o]`` += the sum of channel o -- the bias gradient."""
+    n, cout, oh, ow = gy.shape
+    gt[:, cout:] = 0
+    for b in range(n):
+        for o in range(cout):
+            acc = 0.0
+            for i in range(oh):
+                for j in range(ow):
+                    v = gy[b, o, i, j]
+                    gt[(b * oh + i) * ow + j, o] = v
+                    acc += float(v)  # (float: also float64 when NUMBA_DISABLE_JIT=1)
+            sums[o] += acc
+
+
+@jit(nogil=True)
+def columns_to_lanes(gcol, gt):
+    """The output gradient laid out for im2col, ``gcol`` (Cout, n*OH*OW), into lanes
+    ``gt`` (n*OH*OW, Cout padded; zeros in the padding): when the input gradient has
+    made ``gcol`` already (``conv._implicit_backward_chunk``)."""
+    cout, positions = gcol.shape
+    gt[:, cout:] = 0
+    for o in range(cout):
+        for q in range(positions):
+            gt[q, o] = gcol[o, q]
+
+
+@jit(nogil=True, fastmath={"contract"}, inline="always")
+def _tap_block(xp, gt, off, t, v, oh, ow, wp, out):
+    """The weight gradient's sums of taps ``t:t+16`` for output channels
+    ``v:v+lanes`` over every output position of the chunk, in order: rows
+    ``t..t+15`` of ``out``."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = simd.zeros(gt)
+    b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = simd.zeros(gt)
+    o0, o1, o2, o3, o4, o5, o6, o7 = off[t], off[t + 1], off[t + 2], off[t + 3], off[t + 4], off[t + 5], \
+        off[t + 6], off[t + 7]
+    o8, o9, o10, o11, o12, o13, o14, o15 = off[t + 8], off[t + 9], off[t + 10], off[t + 11], off[t + 12], \
+        off[t + 13], off[t + 14], off[t + 15]
+    for b in range(xp.shape[0]):
+        xb = xp[b]
+        for i in range(oh):
+            for j in range(ow):
+                r = i * wp + j
+                g = simd.load(gt, (b * oh + i) * ow + j, v)
+                a0 = simd.fma(simd.splat(xb[_nn(r + o0)]), g, a0)
+                a1 = simd.fma(simd.splat(xb[_nn(r + o1)]), g, a1)
+                a2 = simd.fma(simd.splat(xb[_nn(r + o2)]), g, a2)
+                a3 = simd.fma(simd.splat(xb[_nn(r + o3)]), g, a3)
+                a4 = simd.fma(simd.splat(xb[_nn(r + o4)]), g, a4)
+                a5 = simd.fma(simd.splat(xb[_nn(r + o5)]), g, a5)
+                a6 = simd.fma(simd.splat(xb[_nn(r + o6)]), g, a6)
+                a7 = simd.fma(simd.splat(xb[_nn(r + o7)]), g, a7)
+                b0 = simd.fma(simd.splat(xb[_nn(r + o8)]), g, b0)
+                b1 = simd.fma(simd.splat(xb[_nn(r + o9)]), g, b1)
+                b2 = simd.fma(simd.splat(xb[_nn(r + o10)]), g, b2)
+                b3 = simd.fma(simd.splat(xb[_nn(r + o11)]), g, b3)
+                b4 = simd.fma(simd.splat(xb[_nn(r + o12)]), g, b4)
+                b5 = simd.fma(simd.splat(xb[_nn(r + o13)]), g, b5)
+                b6 = simd.fma(simd.splat(xb[_nn(r + o14)]), g, b6)
+                b7 = simd.fma(simd.splat(xb[_nn(r + o15)]), g, b7)
+    simd.store(out, t, v, a0)
+    simd.store(out, t + 1, v, a1)
+    simd.store(out, t + 2, v, a2)
+    simd.store(out, t + 3, v, a3)
+    simd.store(out, t + 4, v, a4)
+    simd.store(out, t + 5, v, a5)
+    simd.store(out, t + 6, v, a6)
+    simd.store(out, t + 7, v, a7)
+    simd.store(out, t + 8, v, b0)
+    simd.store(out, t + 9, v, b1)
+    simd.store(out, t + 10, v, b2)
+    simd.store(out, t + 11, v, b3)
+    simd.store(out, t + 12, v, b4)
+    simd.store(out, t + 13, v, b5)
+    simd.store(out, t + 14, v, b6)
+    simd.store(out, t + 15, v, b7)
+
+
+@jit(nogil=True)
+def weight_gradient_from_lanes(x, xp, fill, gt, gw_t, ph, pw, dh, dw, oh, ow):
+    """The weight gradient of a chunk whose output gradient is in lanes ``gt``
+    already: its images padded into ``xp`` (if ``fill``), then 16 taps at a time
+    into ``gw_t`` (taps padded to 16, Cout to whole vectors)."""
+    n, c, h, w = x.shape
+    kh, kw = (h + 2 * ph - oh) // dh + 1, (w + 2 * pw - ow) // dw + 1
+    hp, wp = h + 2 * ph, w + 2 * pw
+    if fill:
+        _pad_images(x, xp, ph, pw)
+    off = _tap_offsets(c, kh, kw, hp, wp, dh, dw, gw_t.shape[0])
+    for v in range(0, gt.shape[1], simd.lanes_of(gt)):
+        for t in range(0, gw_t.shape[0], _TAPS):
+            _tap_block(xp, gt, off, t, v, oh, ow, wp, gw_t)
+
+
+@jit(nogil=True)
+def _weight_gradient_chunk(x, xp, fill, gy, gt, sums, gw_t, ph, pw, dh, dw):
+    """A chunk's weight gradient in one call: ``gy`` (n, Cout, OH, OW) into lanes
+    ``gt`` (and its channel sums), then :func:`weight_gradient_from_lanes`."""
+    _to_lanes(gy, gt, sums)
+    weight_gradient_from_lanes(x, xp, fill, gt, gw_t, ph, pw, dh, dw, gy.shape[2], gy.shape[3])
+
+
+@jit(parallel=True)
+def _weight_gradient_pair(x0, xp0, fill0, gy0, gt0, sums0, gw_t0, x1, xp1, fill1, gy1, gt1, sums1, gw_t1,
+                          ph, pw, dh, dw):
+    """:func:`_weight_gradient_chunk` for two chunks at once, on Numba's threads."""
+    for k in prange(2):
+        if k == 0:
+            _weight_gradient_chunk(x0, xp0, fill0, gy0, gt0, sums0, gw_t0, ph, pw, dh, dw)
+        else:
+            _weight_gradient_chunk(x1, xp1, fill1, gy1, gt1, sums1, gw_t1, ph, pw, dh, dw)
+
+
+def lanes_buffer(positions, cout, dtype):
+    """Room for the output gradient at ``positions`` positions in lanes (Cout padded
+    to whole vectors), starting on a cache line."""
+    return simd.aligned_empty((positions, cout + (-cout % simd.lanes(dtype))), dtype)
+
+
+def implicit_grad_weight(gy, x, padding, dilation):
+    """dL/dw given dL/dy ``gy`` (N, Cout, OH, OW) and the input ``x``: per chunk of
+    images the taps' sums 16 at a time (:func:`_tap_block`), chunks added in order.
+    The channel sums made on the way are offered as the bias gradient."""
+    n, c, h, wd = x.shape
+    cout, oh, ow = gy.shape[1:]
+    (ph, pw), (dh, dw) = padding, dilation
+    w_shape = (cout, c, (h + 2 * ph - oh) // dh + 1, (wd + 2 * pw - ow) // dw + 1)
+    ranges = _image_ranges(x.shape, w_shape, oh, ow)
+    sums = [np.zeros(cout, np.float64) for _ in ranges]
+    gws = gradient_buffers(len(ranges), w_shape, gy.dtype)
+    chunk_args = []
+    for (start, stop), chunk_sums, gw_t in zip(ranges, sums, gws):
+        xp, filled = flat_images(x, start, stop, padding, ow)
+        chunk_args.append((x[start:stop], xp, not filled, gy[start:stop],
+                           lanes_buffer((stop - start) * oh * ow, cout, gy.dtype), chunk_sums, gw_t))
+    parallel.run_chunks(_weight_gradient_chunk, _weight_gradient_pair, chunk_args, ph, pw, dh, dw)
+    reuse.offer_bias_gradient(gy, parallel.sum_in_order(sums))
+    return weight_gradient(gws, w_shape)
+
+
+def gradient_buffers(chunks, w_shape, dtype):
+    """Per chunk, room for a weight gradient in lanes: taps padded to 16, output
+    channels to whole vectors."""
+    cout, c, kh, kw = w_shape
+    taps = c * kh * kw
+    return [np.empty((taps + (-taps % _TAPS), cout + (-cout % simd.lanes(dtype))), dtype) for _ in range(chunks)]
+
+
+def weight_gradient(gws, w_shape):
+    """The chunks' weight gradients in lanes (:func:`gradient_buffers`), summed in
+    chunk order and turned to (Cout, C, KH, KW)."""
+    cout, c, kh, kw = w_shape
+    gw_t = parallel.sum_in_order([gw_t[:c * kh * kw, :cout] for gw_t in gws])
+    return np.ascontiguousarray(gw_t.T).reshape(cout, c, kh, kw)
