@@ -1421,6 +1421,22 @@ def test_implicit_gemm(x_shape, w_shape, padding, dilation, dtype, two_chunks, m
         np.testing.assert_allclose(a, ref, **tol(dtype))
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("cout, positions", [(16, 64), (10, 37), (20, 100), (33, 64), (8, 5)])
+def test_columns_to_lanes_turns_blocks_around(cout, positions, dtype):
+    """implicit.columns_to_lanes: (Cout, P) -> (P, Cout padded to whole vectors), square
+    blocks transposed in registers, the last positions one by one, zeros in the
+    padding channels (the buffer starts full of NaN: every place is written)."""
+    from minigrad.kernels import implicit
+    g = rand(np.random.default_rng(cout), (cout, positions), dtype)
+    gt = implicit.lanes_buffer(positions, cout, dtype)
+    gt[...] = np.nan
+    implicit.columns_to_lanes(g, gt)
+    want = np.zeros_like(gt)
+    want[:, :cout] = g.T
+    assert np.array_equal(gt, want)
+
+
 def test_implicit_gemm_keeps_nan_and_inf_where_they_belong(monkeypatch):
     """The implicit GEMM multiplies zeros -- padding, output channels and taps added to
     fill whole vectors -- by input numbers, and the forward reads past a plane's last

@@ -201,17 +201,20 @@ savefig(fig, "matmul_speed.png", "GFLOP/s of each implementation")
 # section 2's matmul was *cache*-blocked) -- and wins where im2col's matrices are
 # thin, as in a CNN's first layers, unless the rows are short (it computes whole
 # padded rows and drops KW-1 numbers of each: a 5x5 kernel on 12-wide rows would
-# waste a third); "direct"
+# waste a third); "implicit" (stride 1, kernels of 4x4 and more, on CPUs with
+# AVX-512) does im2col's matrix product without writing the columns: each step reads
+# the input number a column would have held straight from the image, with 16 output
+# channels side by side in one vector (minigrad/kernels/implicit.py); "direct"
 # loops are kept for when nothing else would fit in memory. The choice is made per
 # pass: the input gradient may take another path than the forward.
 
 # %%
 step("3. conv2d: reference vs kernel")
-for (n, c, h, cout) in [(64, 1, 28, 16), (64, 32, 14, 32)]:
+for (n, c, h, cout, k, pad) in [(64, 1, 28, 16, 3, 1), (64, 32, 14, 32, 3, 1), (64, 6, 12, 16, 5, 0)]:
     x = rng.normal(size=(n, c, h, h)).astype("float32")
-    w = rng.normal(size=(cout, c, 3, 3)).astype("float32")
+    w = rng.normal(size=(cout, c, k, k)).astype("float32")
     b = np.zeros(cout, "float32")
-    conv_args = ((1, 1), (1, 1), (1, 1))                     # stride, padding, dilation
+    conv_args = ((1, 1), (pad, pad), (1, 1))                 # stride, padding, dilation
     t_ref = best_time(kernels.conv2d_forward_reference, x, w, b, *conv_args)
     t_fast = best_time(kernels.conv2d_forward, x, w, b, *conv_args)
     same = np.allclose(kernels.conv2d_forward(x, w, b, *conv_args),

@@ -590,7 +590,9 @@ def _implicit_backward_chunk(gy, gcol, sums, dcol, gx, x, xp, fill, gt, gw_t, w2
                              oh, ow):
     """A chunk's two gradients in one call where the weight gradient is an implicit
     GEMM (``implicit.py``): :func:`_input_gradient_chunk`, then the gradient columns
-    it made, still in the cache, turned into lanes for the weight gradient."""
+    it made, still in the cache, turned into lanes for the weight gradient.  ``gx``
+    comes uninitialised: zeroed here, on the chunk's own thread."""
+    gx[:] = 0
     _input_gradient_chunk(gy, gcol, sums, dcol, gx, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
     implicit.columns_to_lanes(gcol, gt)
     implicit.weight_gradient_from_lanes(x, xp, fill, gt, gw_t, ph, pw, dh, dw, oh, ow)
@@ -906,7 +908,7 @@ def _implicit_backward(gy, x, w, g, ranges):
     (:func:`_implicit_backward_chunk`)."""
     n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
     dtype = gy.dtype
-    gx = np.zeros((n, c, h, wd), dtype=dtype)
+    gx = np.empty((n, c, h, wd), dtype=dtype)
     sums = [np.zeros(cout, np.float64) for _ in ranges]
     gws = implicit.gradient_buffers(len(ranges), w.shape, dtype)
     parts = []

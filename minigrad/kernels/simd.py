@@ -52,7 +52,7 @@ from numba.extending import intrinsic, models, overload, register_model
 
 from ._jit import has_512_bit_vectors, jit
 
-__all__ = ["VECTOR_BYTES", "WIDE_VECTORS", "lanes", "lanes_of", "aligned_empty", "zeros", "load", "store", "load_first", "store_first", "keep_first",
+__all__ = ["VECTOR_BYTES", "WIDE_VECTORS", "lanes", "lanes_of", "zeros", "load", "store", "load_first", "store_first", "keep_first",
            "splat", "fma",
            "select", "unzip_even", "unzip_odd", "zip_low", "zip_high", "shift_in"]
 
@@ -71,17 +71,6 @@ WIDE_VECTORS = has_512_bit_vectors()
 def lanes(dtype) -> int:
     """Numbers of ``dtype`` in one vector: 16 float32, 8 float64."""
     return VECTOR_BYTES // np.dtype(dtype).itemsize
-
-
-def aligned_empty(shape, dtype):
-    """``np.empty(shape, dtype)`` starting on a cache line (64 bytes; malloc promises
-    16).  Whole-vector loads of its rows then do not straddle two lines when the rows
-    are whole vectors long (a load that does costs two)."""
-    itemsize = np.dtype(dtype).itemsize
-    size = int(np.prod(shape))
-    raw = np.empty(size + VECTOR_BYTES // itemsize, dtype)
-    start = (-raw.ctypes.data % VECTOR_BYTES) // itemsize
-    return raw[start:start + size].reshape(shape)
 
 
 @jit
