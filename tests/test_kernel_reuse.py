@@ -89,7 +89,8 @@ def test_training_step_same_with_and_without_reuse(monkeypatch):
     from minigrad.kernels import gemm_simd
     tiles = 3 * 4 * 4  # 3 images of 4x4 tiles
     compiled_forward = gemm_simd.all_compiled(tiles, np.float64)
-    compiled_backward = gemm_simd.all_compiled(tiles, np.float64, dots=((8, tiles), (20, tiles)))
+    from minigrad.kernels import winograd
+    compiled_backward = winograd._gradients_compiled([(0, 3)], 4, 4, 20, 8, np.float64)
     winograd_input = (0 if compiled_forward else 1) + (0 if compiled_backward else 1)
     winograd_output = 0 if compiled_backward else 1
     columns = 3 * 3 * 3  # 3 images of 3x3 outputs (the strided im2col conv)

@@ -1118,7 +1118,9 @@ DISABLE_JIT_SCRIPT = """
     x, w = rng.standard_normal((2, 2, 6, 10)), rng.standard_normal((3, 2, 3, 2))
     close(implicit.implicit_forward(x, w, None, (1, 0), (1, 2)), K.conv2d_forward_reference(x, w, None, one, (1, 0), (1, 2)))
     y = K.conv2d_forward_reference(x, w, None, one, (1, 0), (1, 2))
-    close(implicit.implicit_grad_weight(y, x, (1, 0), (1, 2)), K.conv2d_grad_weight_reference(y, x, w.shape, one, (1, 0), (1, 2)))
+    from minigrad.kernels import conv
+    g = conv._geometry(x.shape, w.shape, one, (1, 0), (1, 2))
+    close(conv._implicit_weight_gradient(y, x, w.shape, g), K.conv2d_grad_weight_reference(y, x, w.shape, one, (1, 0), (1, 2)))
     x = rng.standard_normal((3, 2, 4, 8))  # narrow images: whole vectors, with NaN and ties
     x[0, 0, 0, :2] = np.nan, 1.0
     x[1, 1, 2:, 4] = 2.0
@@ -1373,8 +1375,9 @@ def test_implicit_gemm(x_shape, w_shape, padding, dilation, dtype, two_chunks, m
     values and bias sums; the forward and the input gradient the same bits whatever
     the chunks (each output is one sum, in one order); the same bits on every run;
     both gradients in one call (conv._implicit_backward: one compiled call per chunk
-    where the products are compiled) the same bits as one by one; and the padded
-    copy of the input, made by the forward, taken by the weight gradient and gone."""
+    where the products are compiled) the same bits as one by one in either order,
+    the bias sums included; and the padded copy of the input, left by the forward,
+    taken by the weight gradient and gone (and none kept by a weight gradient alone)."""
     from minigrad.kernels import conv, parallel, simd
     monkeypatch.setattr(simd, "WIDE_VECTORS", True)
     monkeypatch.setattr(parallel, "cores", lambda: 2)
@@ -1387,32 +1390,37 @@ def test_implicit_gemm(x_shape, w_shape, padding, dilation, dtype, two_chunks, m
     monkeypatch.setattr(parallel, "run_chunks", lambda one, pair, chunk_args, *shared: ran.append(
         (one.__name__, len(chunk_args))) or run_chunks(one, pair, chunk_args, *shared))
 
-    def step(fused, chunks):
+    def step(order, chunks):
         for name in ("MIN_PARALLEL_WORK", "MIN_PARALLEL_WORK_IN_RUN"):
             monkeypatch.setattr(parallel, name, 0 if chunks == 2 else 10**18)
         with conv_path("implicit"), reuse.run_scope():
             y = K.conv2d_forward(x, w, b, *args, relu=True)
-            if fused:
+            if order == "fused":
                 gx, gw = K.conv2d_backward(gy, x, w, *args)
-            else:
+            elif order == "weight first":
                 gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
                 gx = K.conv2d_grad_input(gy, w, x.shape, *args)
+            else:
+                gx = K.conv2d_grad_input(gy, w, x.shape, *args)
+                gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
             out = y, gx, gw, K.conv2d_grad_bias(gy)
+            assert not [key for key in reuse.current_table() if key[0] == "implicit input"]
+        with conv_path("implicit"), reuse.run_scope():  # a weight gradient alone keeps nothing
+            K.conv2d_grad_weight(gy, x, w.shape, *args)
             assert not [key for key in reuse.current_table() if key[0] == "implicit input"]
         return out
 
     chunks = 2 if two_chunks else 1
-    got = step(False, chunks)
-    assert ("_forward_chunk", chunks) in ran and ("_weight_gradient_chunk", chunks) in ran
+    got = step("weight first", chunks)
+    assert ("_forward_chunk", chunks) in ran and ("_implicit_weight_gradient_chunk", chunks) in ran
     ran.clear()
-    fused = step(True, chunks)
+    fused = step("fused", chunks)
     compiled = conv._products_compiled(conv._geometry(x.shape, w.shape, *args), parallel.chunks(x_shape[0], 0), dtype)
     assert (("_implicit_backward_chunk", chunks) in ran) == compiled
-    for a, b_ in zip(got, fused):
-        assert a.tobytes() == b_.tobytes()
-    for a, b_ in zip(got, step(False, chunks)):
-        assert a.tobytes() == b_.tobytes()
-    one_chunk = step(True, 1)
+    for again in (fused, step("weight first", chunks), step("input first", chunks)):  # the bias too
+        for a, b_ in zip(got, again):
+            assert a.tobytes() == b_.tobytes()
+    one_chunk = step("fused", 1)
     assert got[0].tobytes() == one_chunk[0].tobytes() and got[1].tobytes() == one_chunk[1].tobytes()
     want = (np.maximum(K.conv2d_forward_reference(x, w, b, *args), 0),
             K.conv2d_grad_input_reference(gy, w, x.shape, *args),
@@ -1423,15 +1431,15 @@ def test_implicit_gemm(x_shape, w_shape, padding, dilation, dtype, two_chunks, m
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("cout, positions", [(16, 64), (10, 37), (20, 100), (33, 64), (8, 5)])
-def test_columns_to_lanes_turns_blocks_around(cout, positions, dtype):
-    """implicit.columns_to_lanes: (Cout, P) -> (P, Cout padded to whole vectors), square
+def test_transpose_into_turns_blocks_around(cout, positions, dtype):
+    """simd.transpose_into: (Cout, P) -> (P, Cout padded to whole vectors), square
     blocks transposed in registers, the last positions one by one, zeros in the
     padding channels (the buffer starts full of NaN: every place is written)."""
-    from minigrad.kernels import implicit
+    from minigrad.kernels import implicit, simd
     g = rand(np.random.default_rng(cout), (cout, positions), dtype)
     gt = implicit.lanes_buffer(positions, cout, dtype)
     gt[...] = np.nan
-    implicit.columns_to_lanes(g, gt)
+    simd.transpose_into(g, gt)
     want = np.zeros_like(gt)
     want[:, :cout] = g.T
     assert np.array_equal(gt, want)
@@ -1745,7 +1753,9 @@ def test_fork_inside_a_run_keeps_the_count():
 
 @pytest.mark.parametrize("group_tiles", [1, 70, 10**6])  # groups of 1, 2 and all images
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_winograd_chunks_work_on_groups_of_images(group_tiles, dtype, monkeypatch):
+@pytest.mark.parametrize("cin", [20, 40])  # the weight gradient's sums on the tiled dots or
+                                           # transposed on the register kernel (float32)
+def test_winograd_chunks_work_on_groups_of_images(group_tiles, dtype, cin, monkeypatch):
     """Winograd's compiled chunks run their chain on groups of images (one image, a
     few, all of them): the reference's values; the forward and input gradient the same
     bits whatever the groups; fused and one-by-one gradients the same bits; and the
@@ -1756,7 +1766,7 @@ def test_winograd_chunks_work_on_groups_of_images(group_tiles, dtype, monkeypatc
     monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
     monkeypatch.setattr(parallel, "cores", lambda: 2)
     rng = np.random.default_rng(group_tiles)
-    x, w = rand(rng, (7, 20, 9, 11), dtype), rand(rng, (5, 20, 3, 3), dtype)
+    x, w = rand(rng, (7, cin, 9, 11), dtype), rand(rng, (5, cin, 3, 3), dtype)
     b = rand(rng, 5, dtype)
     args = ((1, 1), (1, 1), (1, 1))
     assert K.conv2d_path(x.shape, w.shape, *args) == "winograd"

@@ -201,7 +201,7 @@ savefig(fig, "matmul_speed.png", "GFLOP/s of each implementation")
 # section 2's matmul was *cache*-blocked) -- and wins where im2col's matrices are
 # thin, as in a CNN's first layers, unless the rows are short (it computes whole
 # padded rows and drops KW-1 numbers of each: a 5x5 kernel on 12-wide rows would
-# waste a third); "implicit" (stride 1, kernels of 4x4 and more, on CPUs with
+# waste a third); "implicit" (stride 1, kernels of 16 taps or more, on CPUs with
 # AVX-512) does im2col's matrix product without writing the columns: each step reads
 # the input number a column would have held straight from the image, with 16 output
 # channels side by side in one vector (minigrad/kernels/implicit.py); "direct"

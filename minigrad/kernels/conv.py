@@ -42,7 +42,7 @@ Five ways to compute the same sums, chosen per shape (and per pass) by
   layers of a CNN (see :func:`conv2d_path` for the measured rule, pass by pass).
 
 ``"implicit"`` -- for the forward and the weight gradient of stride-1 convs that
-  would otherwise take im2col, with kernels of 4x4 and more: the same product as
+  would otherwise take im2col, with kernels of at least 16 taps (4x4, 5x5, ...): the same product as
   im2col's, reading each column's numbers straight from the image instead of from a
   column matrix (``implicit.py``: "implicit GEMM", the output channels in the lanes
   of a vector).  The input gradient stays with im2col.
@@ -70,7 +70,7 @@ import numpy as np
 
 from ._jit import jit, prange
 from ._jit import nonneg as _nn  # an index Numba may treat as non-negative: SIMD
-from . import direct, gemm_nt, gemm_simd, implicit, parallel, reuse, winograd
+from . import direct, gemm_nt, gemm_simd, implicit, parallel, reuse, simd, winograd
 
 __all__ = [
     "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_backward", "conv2d_grad_bias",
@@ -106,8 +106,8 @@ def _geometry(x_shape, w_shape, stride, padding, dilation):
 def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
                 op="forward") -> str:
     """Which implementation the conv2d kernel of pass ``op`` ("forward", "grad_input"
-    or "grad_weight") uses for this shape: ``"winograd"``, ``"blocked"``, ``"im2col"``
-    or ``"direct"``.
+    or "grad_weight") uses for this shape: ``"winograd"``, ``"blocked"``, ``"im2col"``,
+    ``"implicit"`` (not for "grad_input") or ``"direct"``.
 
     Rules, from measurements on a quiet 2-core machine (batch 64, float32, inside a
     run: minigrad's threads, BLAS on one thread; forward / grad_input / grad_weight
@@ -156,7 +156,7 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
     * The implicit GEMM instead of im2col for the forward and the weight gradient
       (``implicit.py``), on CPUs with AVX-512, for stride 1, kernels of at least 16
       taps (4x4: im2col copies each input number 16 times or more), outputs at least
-      8 wide (a block's row), at least 8 output channels (a vector holds 16) and at
+      8 wide (a block's row), at least 8 output channels (half a float32 vector) and at
       most ``_IMPLICIT_MAX_K`` numbers per column.  Measured fwd+bwd in a run,
       implicit vs im2col: 6x12x12 -> 16 5x5 0.34-0.35 vs 0.42-0.44 ms, 16x12x12 ->
       32 5x5 (pad 2) 3.2 vs 4.3-4.8, 8x20x20 -> 16 5x5 1.5 vs 2.5-2.6, 16x12x12 -> 10
@@ -586,6 +586,27 @@ def _backward_pair(gy0, col0, gcol0, sums0, dcol0, gx0, gw0, gy1, col1, gcol1, s
 
 
 @jit(nogil=True)
+def _implicit_weight_gradient_chunk(gy, gcol, sums, x, xp, fill, gt, gw_t, ph, pw, dh, dw, oh, ow):
+    """A chunk's implicit-GEMM weight gradient (``implicit.py``) in one call: ``gy``
+    laid out as im2col lays it (and its channel sums, the same bits as the input
+    gradient's), turned into lanes, the taps' sums."""
+    _nchw_to_columns(gy, gcol, sums)
+    simd.transpose_into(gcol, gt)
+    implicit.weight_gradient_from_lanes(x, xp, fill, gt, gw_t, ph, pw, dh, dw, oh, ow)
+
+
+@jit(parallel=True)
+def _implicit_weight_gradient_pair(gy0, gcol0, sums0, x0, xp0, fill0, gt0, gw_t0, gy1, gcol1, sums1, x1, xp1, fill1,
+                                   gt1, gw_t1, ph, pw, dh, dw, oh, ow):
+    """:func:`_implicit_weight_gradient_chunk` for two chunks at once, on Numba's threads."""
+    for k in prange(2):
+        if k == 0:
+            _implicit_weight_gradient_chunk(gy0, gcol0, sums0, x0, xp0, fill0, gt0, gw_t0, ph, pw, dh, dw, oh, ow)
+        else:
+            _implicit_weight_gradient_chunk(gy1, gcol1, sums1, x1, xp1, fill1, gt1, gw_t1, ph, pw, dh, dw, oh, ow)
+
+
+@jit(nogil=True)
 def _implicit_backward_chunk(gy, gcol, sums, dcol, gx, x, xp, fill, gt, gw_t, w2_t, kh, kw, sh, sw, ph, pw, dh, dw,
                              oh, ow):
     """A chunk's two gradients in one call where the weight gradient is an implicit
@@ -594,7 +615,7 @@ def _implicit_backward_chunk(gy, gcol, sums, dcol, gx, x, xp, fill, gt, gw_t, w2
     comes uninitialised: zeroed here, on the chunk's own thread."""
     gx[:] = 0
     _input_gradient_chunk(gy, gcol, sums, dcol, gx, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-    implicit.columns_to_lanes(gcol, gt)
+    simd.transpose_into(gcol, gt)
     implicit.weight_gradient_from_lanes(x, xp, fill, gt, gw_t, ph, pw, dh, dw, oh, ow)
 
 
@@ -807,7 +828,7 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
     if path == "winograd":
         return winograd.winograd_grad_weight(gy, x, padding)
     if path == "implicit":
-        return implicit.implicit_grad_weight(gy, x, padding, dilation)
+        return _implicit_weight_gradient(gy, x, w_shape, g)
     if path == "blocked":
         gw = direct.direct_grad_weight(gy, x, padding)
         # zeros of the widened gradient times an inf in x give NaN where the true
@@ -854,9 +875,11 @@ def conv2d_backward(gy, x, w, stride, padding, dilation):
     into chunks and hands them to the threads (``parallel.py``).  Together, each
     chunk's rearranged ``gy`` feeds both products while it is still in the caches, and
     the threads take over once instead of twice.  The executor calls this when a plan
-    needs both gradients of a conv (``minigrad/fusion.py``).  Elsewhere -- the blocked
-    and direct paths, two passes on different paths (``conv2d_path``), or arrays of
-    different dtypes -- it simply runs the two kernels one after the other."""
+    needs both gradients of a conv (``minigrad/fusion.py``).  That includes im2col's
+    input gradient beside the implicit GEMM's weight gradient, which starts from the
+    same gradient columns (:func:`_implicit_backward`).  Elsewhere -- the blocked and
+    direct paths, other pairs of paths (``conv2d_path``), or arrays of different
+    dtypes -- it simply runs the two kernels one after the other."""
     g = _geometry(x.shape, w.shape, stride, padding, dilation)
     n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
     _check_output_gradient(gy, g, "conv2d_backward")
@@ -864,7 +887,7 @@ def conv2d_backward(gy, x, w, stride, padding, dilation):
     paths = {conv2d_path(x.shape, w.shape, stride, padding, dilation, op=op) for op in ("grad_input", "grad_weight")}
     if paths == {"im2col", "implicit"} and x.dtype == w.dtype == dtype:
         gy, x, w = _as(gy, dtype), _as(x, dtype), _as(w, dtype)
-        ranges = _image_ranges(g)
+        ranges = implicit.image_ranges(x.shape, w.shape, oh, ow)
         if _products_compiled(g, ranges, dtype):
             return _implicit_backward(gy, x, w, g, ranges)
     if len(paths) > 1 or paths & {"blocked", "direct"} or x.dtype != dtype or w.dtype != dtype:
@@ -902,23 +925,45 @@ def conv2d_backward(gy, x, w, stride, padding, dilation):
     return gx, parallel.sum_in_order([gw for gw, _ in parts]).reshape(cout, c, kh, kw)
 
 
+def _implicit_parts(gy, x, w_shape, g, ranges):
+    """Per chunk, what an implicit-GEMM weight gradient needs (``gy`` as gradient
+    columns, their channel sums, the images and their padded copy, ``gy`` in lanes,
+    the gradient in lanes); and the per-chunk sums and gradients, to put together."""
+    n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
+    dtype = gy.dtype
+    sums = [np.zeros(cout, np.float64) for _ in ranges]
+    gws = implicit.gradient_buffers(len(ranges), w_shape, dtype)
+    parts = []
+    for (start, stop), chunk_sums, gw_t in zip(ranges, sums, gws):
+        columns = (stop - start) * oh * ow
+        xp, filled = implicit.flat_images(x, start, stop, (ph, pw), ow, forward=False)
+        parts.append((gy[start:stop].reshape(stop - start, cout, -1), np.empty((cout, columns), dtype), chunk_sums,
+                      x[start:stop], xp, not filled, implicit.lanes_buffer(columns, cout, dtype), gw_t))
+    return parts, sums, gws
+
+
+def _implicit_weight_gradient(gy, x, w_shape, g):
+    """:func:`conv2d_grad_weight` on the implicit GEMM: one compiled call per chunk
+    (:func:`_implicit_weight_gradient_chunk`), chunks added in order."""
+    n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
+    ranges = implicit.image_ranges(x.shape, w_shape, oh, ow)
+    parts, sums, gws = _implicit_parts(gy, x, w_shape, g, ranges)
+    parallel.run_chunks(_implicit_weight_gradient_chunk, _implicit_weight_gradient_pair, parts, ph, pw, dh, dw, oh, ow)
+    reuse.offer_bias_gradient(gy, parallel.sum_in_order(sums))
+    return implicit.weight_gradient(gws, w_shape)
+
+
 def _implicit_backward(gy, x, w, g, ranges):
     """:func:`conv2d_backward` where the input gradient is im2col's and the weight
     gradient an implicit GEMM, both compiled: one call per chunk
     (:func:`_implicit_backward_chunk`)."""
     n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
-    dtype = gy.dtype
-    gx = np.empty((n, c, h, wd), dtype=dtype)
-    sums = [np.zeros(cout, np.float64) for _ in ranges]
-    gws = implicit.gradient_buffers(len(ranges), w.shape, dtype)
-    parts = []
-    for (start, stop), chunk_sums, gw_t in zip(ranges, sums, gws):
-        columns = (stop - start) * oh * ow
-        xp, filled = implicit.flat_images(x, start, stop, (ph, pw), ow)
-        parts.append((gy[start:stop].reshape(stop - start, cout, -1), np.empty((cout, columns), dtype), chunk_sums,
-                      np.empty((c * kh * kw, columns), dtype), gx[start:stop], x[start:stop], xp, not filled,
-                      implicit.lanes_buffer(columns, cout, dtype), gw_t))
-    parallel.run_chunks(_implicit_backward_chunk, _implicit_backward_pair, parts, w.reshape(cout, -1).T, kh, kw,
+    gx = np.empty((n, c, h, wd), dtype=gy.dtype)
+    parts, sums, gws = _implicit_parts(gy, x, w.shape, g, ranges)
+    with_dx = [(gy3, gcol, chunk_sums, np.empty((c * kh * kw, gcol.shape[1]), gy.dtype), gx[start:stop], x_part, xp,
+                fill, gt, gw_t)
+               for (gy3, gcol, chunk_sums, x_part, xp, fill, gt, gw_t), (start, stop) in zip(parts, ranges)]
+    parallel.run_chunks(_implicit_backward_chunk, _implicit_backward_pair, with_dx, w.reshape(cout, -1).T, kh, kw,
                         sh, sw, ph, pw, dh, dw, oh, ow)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order(sums))
     return gx, implicit.weight_gradient(gws, w.shape)

@@ -17,8 +17,8 @@ with the column matrix's numbers read straight from the image::
 
     y[n, o:o+16, i, j] += w_t[t, o:o+16] * x[n, c, i + ki, j + kj]      for every tap t
 
-The same chunk: 67 us instead of 59 + 66 (the result turned back into NCHW order on
-the way out, through a small scratch array in the L1 cache: 3 of the 67 us).  Two
+The same chunk: 73 us instead of 59 + 66 (the result turned back into NCHW order on
+the way out, through a small scratch array in the L1 cache: 3 of the 73 us).  Two
 neighbouring taps of a kernel row share inputs -- position j's input for tap (ki,
 kj+1) is position j+1's for tap (ki, kj) -- so the block takes taps in such pairs
 where it can: 9 broadcasts for 16 multiply-adds instead of 16 (:func:`_row_two_taps`;
@@ -27,8 +27,8 @@ the chunk 73 -> 64 us, the layer's forward in a run 100 -> 87 us).
 **The weight gradient** is the same loop turned around: 16 taps' sums (each a vector
 over the output channels) stay in registers while the loop walks over the output
 positions, each step loading the output gradient at one position for 16 channels
-(``gy`` laid out position by position first: :func:`_to_lanes`) and broadcasting
-16 input numbers::
+(``gy`` laid out position by position first: im2col's gradient columns, turned
+around by ``simd.transpose_into``) and broadcasting 16 input numbers::
 
     gw_t[t, o:o+16] += x[n, c, i + ki, j + kj] * gy_t[(n, i, j), o:o+16]
 
@@ -36,7 +36,10 @@ positions, each step loading the output gradient at one position for 16 channels
 matrix -- which no longer has to be made.
 
 **The input gradient stays with im2col** (its gradient columns and ``col2im``,
-``conv.py``; one compiled call does both gradients, ``conv._implicit_backward``).
+``conv.py``; one compiled call does both gradients, ``conv._implicit_backward``, and
+conv.py also runs this module's weight gradient on its own,
+``conv._implicit_weight_gradient``: both lay ``gy`` out as im2col does, so the
+channel sums offered as the bias gradient have the same bits whichever runs).
 Turned around once more, its sums run over the output channels *within* a vector: a
 horizontal sum per number (a tree of shuffles for 16 at once), and blocks of 2x4
 pixels read taps that fall outside the output gradient near every border (zeros, 40%
@@ -60,7 +63,7 @@ from . import parallel, reuse, simd
 from ._jit import jit, prange
 from ._jit import nonneg as _nn  # an index Numba may treat as non-negative: SIMD
 
-__all__ = ["implicit_applies", "implicit_forward", "implicit_grad_weight"]
+__all__ = ["implicit_applies", "implicit_forward", "weight_gradient_from_lanes", "image_ranges"]
 
 _COLUMNS = 8   # output positions per row of a block (x 2 rows: 16 vector sums)
 _TAPS = 16     # taps per block of the weight gradient (16 vector sums)
@@ -103,24 +106,27 @@ def _pad_images(x, xp, ph, pw):
                     xp[b, _nn(row + j)] = x[b, ci, i, j]
 
 
-def flat_images(x, start, stop, padding, ow):
+def flat_images(x, start, stop, padding, ow, forward):
     """``(xp, filled)``: images ``start:stop`` of ``x`` as flat padded planes (see
-    :func:`_pad_images`) -- ``x`` itself, reshaped, when nothing needs padding and
-    each row of a block stays inside its image (``ow >= 8``); else a buffer this
-    run's forward filled already (``filled``; the weight gradient reuses it) or a new
-    one for the chunk to fill."""
+    :func:`_pad_images`).  ``x`` itself, reshaped, when nothing needs padding and each
+    row of a block stays inside its image (``ow >= 8``).  Else a new buffer for the
+    chunk to fill -- which the ``forward`` leaves in the run scope for the weight
+    gradient (``reuse.offer``) -- or, for the weight gradient, the one the forward of
+    this run filled (``filled``; ``reuse.claim``)."""
     part = x[start:stop]
     n, c, h, w = part.shape
     ph, pw = padding
     if ph == pw == 0 and ow >= _COLUMNS:
         return part.reshape(n, -1), True
-    new = []
-
-    def allocate():
-        new.append(True)
-        return np.empty((n, c * (h + 2 * ph) * (w + 2 * pw) + _COLUMNS), x.dtype)
-    xp = reuse.remember("implicit input", (x,), (ph, pw, start, stop), allocate)
-    return xp, not new
+    params = (ph, pw, start, stop)
+    if not forward:
+        kept = reuse.claim("implicit input", (x,), params)
+        if kept is not None:
+            return kept, True
+    xp = np.empty((n, c * (h + 2 * ph) * (w + 2 * pw) + _COLUMNS), x.dtype)
+    if forward:
+        reuse.offer("implicit input", (x,), params, xp)
+    return xp, False
 
 
 # ------------------------------------------------------------------ the forward
@@ -140,7 +146,7 @@ def _row_two_taps(xb, p, w, w_next, a0, a1, a2, a3, a4, a5, a6, a7):
     """Two neighbouring taps of a kernel row (``w``, then ``w_next`` one column to
     the right) for 8 neighbouring positions: position j's input for the second tap is
     position j+1's for the first, so 9 broadcasts serve 16 fused multiply-adds.
-    Each sum still adds its terms tap by tap, in order."""
+    Each sum adds the first tap's term, then the second's."""
     x = simd.splat(xb[p])
     a0 = simd.fma(x, w, a0)
     x = simd.splat(xb[p + 1])
@@ -167,7 +173,8 @@ def _block(xb, wt, off, pairs, singles, r0, r1, v, out):
     two output rows, as flat indices into the padded image ``xb``), output channels
     ``v:v+lanes``; written to rows 0-7 and 8-15 of ``out``.  First the taps ``t`` of
     ``pairs`` together with their right-hand neighbours ``t + 1``
-    (:func:`_row_two_taps`), then the taps of ``singles`` (:func:`_tap_order`)."""
+    (:func:`_row_two_taps`), then the taps of ``singles`` (:func:`_tap_order`): every
+    sum adds its terms in this one fixed order (not tap by tap)."""
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = simd.zeros(wt)
     b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = simd.zeros(wt)
     for k in range(pairs.shape[0]):
@@ -276,7 +283,10 @@ def _weights_in_lanes(w):
     return wt
 
 
-def _image_ranges(x_shape, w_shape, oh, ow):
+def image_ranges(x_shape, w_shape, oh, ow):
+    """The chunks ``(start, stop)`` of the batch, for every pass of an implicit-GEMM
+    conv (conv.py's gradients included): the padded copies the forward leaves are
+    keyed by chunk, so all passes must cut the batch alike."""
     n, c = x_shape[:2]
     cout, _, kh, kw = w_shape
     return parallel.chunks(n, cout * c * kh * kw * n * oh * ow)
@@ -284,18 +294,21 @@ def _image_ranges(x_shape, w_shape, oh, ow):
 
 def implicit_forward(x, w, b, padding, dilation, relu=False):
     """y = conv2d(x, w) + b, stride 1: (N, C, H, W) -> (N, Cout, OH, OW); ``max(y, 0)``
-    if ``relu``.  In a run scope a padded copy of the input is kept for the weight
-    gradient."""
+    if ``relu``.  Where the input needs padding (or the output is narrower than a
+    block), the padded copy is left in the run scope for the weight gradient
+    (:func:`flat_images`)."""
+    x = np.ascontiguousarray(x)
     n, c, h, wd = x.shape
     cout, _, kh, kw = w.shape
     (ph, pw), (dh, dw) = padding, dilation
     oh, ow = h + 2 * ph - dh * (kh - 1), wd + 2 * pw - dw * (kw - 1)
+    w = np.asarray(w, x.dtype)  # (the vector arithmetic wants one dtype)
     has_bias = b is not None
-    bias = b if has_bias else np.zeros(cout, x.dtype)
+    bias = np.asarray(b, x.dtype) if has_bias else np.zeros(cout, x.dtype)
     y = np.empty((n, cout, oh, ow), x.dtype)
     chunk_args = []
-    for start, stop in _image_ranges(x.shape, w.shape, oh, ow):
-        xp, filled = flat_images(x, start, stop, padding, ow)
+    for start, stop in image_ranges(x.shape, w.shape, oh, ow):
+        xp, filled = flat_images(x, start, stop, padding, ow, forward=True)
         chunk_args.append((x[start:stop], xp, not filled, y[start:stop]))
     parallel.run_chunks(_forward_chunk, _forward_pair, chunk_args, _weights_in_lanes(w), bias, has_bias, relu,
                         ph, pw, dh, dw)
@@ -303,95 +316,6 @@ def implicit_forward(x, w, b, padding, dilation, relu=False):
 
 
 # ------------------------------------------------------------------ the gradients
-
-@jit(fastmath={"reassoc"}, nogil=True)
-def _to_lanes(gy, gt, sums):
-    """``gy`` (n, Cout, OH, OW) -> ``gt`` (n*OH*OW, Cout padded): position by
-    position, the output channels side by side (zeros in the padding); on the way,
-    ``sums[o]`` += the sum of channel o -- the bias gradient."""
-    n, cout, oh, ow = gy.shape
-    gt[:, cout:] = 0
-    for b in range(n):
-        for o in range(cout):
-            acc = 0.0
-            for i in range(oh):
-                for j in range(ow):
-                    v = gy[b, o, i, j]
-                    gt[(b * oh + i) * ow + j, o] = v
-                    acc += float(v)  # (float: also float64 when NUMBA_DISABLE_JIT=1)
-            sums[o] += acc
-
-
-@jit(nogil=True, inline="always")
-def _interleave_16(v):
-    """One round of a 16x16 transpose of the 16 vectors ``v``: vectors 2i and 2i+1
-    interleave the lanes of vectors i and i+8.  Four rounds turn rows into columns."""
-    return (simd.zip_low(v[0], v[8], 1), simd.zip_high(v[0], v[8], 1),
-            simd.zip_low(v[1], v[9], 1), simd.zip_high(v[1], v[9], 1),
-            simd.zip_low(v[2], v[10], 1), simd.zip_high(v[2], v[10], 1),
-            simd.zip_low(v[3], v[11], 1), simd.zip_high(v[3], v[11], 1),
-            simd.zip_low(v[4], v[12], 1), simd.zip_high(v[4], v[12], 1),
-            simd.zip_low(v[5], v[13], 1), simd.zip_high(v[5], v[13], 1),
-            simd.zip_low(v[6], v[14], 1), simd.zip_high(v[6], v[14], 1),
-            simd.zip_low(v[7], v[15], 1), simd.zip_high(v[7], v[15], 1))
-
-
-@jit(nogil=True, inline="always")
-def _interleave_8(v):
-    """:func:`_interleave_16` for 8 vectors of 8 lanes (float64): three rounds."""
-    return (simd.zip_low(v[0], v[4], 1), simd.zip_high(v[0], v[4], 1), simd.zip_low(v[1], v[5], 1),
-            simd.zip_high(v[1], v[5], 1), simd.zip_low(v[2], v[6], 1), simd.zip_high(v[2], v[6], 1),
-            simd.zip_low(v[3], v[7], 1), simd.zip_high(v[3], v[7], 1))
-
-
-@jit(nogil=True, inline="always")
-def _row(gcol, o, q):
-    """``gcol[o, q:q+lanes]``, or zeros for a padding channel past the last."""
-    return simd.load(gcol, o, q) if o < gcol.shape[0] else simd.zeros(gcol)
-
-
-@jit(nogil=True)
-def _transposed_16(gcol, gt, o, q):
-    """gt[q:q+16, o:o+16] = gcol[o:o+16, q:q+16].T (float32: 16 lanes)."""
-    v = (_row(gcol, o, q), _row(gcol, o + 1, q), _row(gcol, o + 2, q), _row(gcol, o + 3, q),
-         _row(gcol, o + 4, q), _row(gcol, o + 5, q), _row(gcol, o + 6, q), _row(gcol, o + 7, q),
-         _row(gcol, o + 8, q), _row(gcol, o + 9, q), _row(gcol, o + 10, q), _row(gcol, o + 11, q),
-         _row(gcol, o + 12, q), _row(gcol, o + 13, q), _row(gcol, o + 14, q), _row(gcol, o + 15, q))
-    v = _interleave_16(_interleave_16(_interleave_16(_interleave_16(v))))
-    for k in range(16):
-        simd.store(gt, q + k, o, v[k])
-
-
-@jit(nogil=True)
-def _transposed_8(gcol, gt, o, q):
-    """gt[q:q+8, o:o+8] = gcol[o:o+8, q:q+8].T (float64: 8 lanes)."""
-    v = (_row(gcol, o, q), _row(gcol, o + 1, q), _row(gcol, o + 2, q), _row(gcol, o + 3, q),
-         _row(gcol, o + 4, q), _row(gcol, o + 5, q), _row(gcol, o + 6, q), _row(gcol, o + 7, q))
-    v = _interleave_8(_interleave_8(_interleave_8(v)))
-    for k in range(8):
-        simd.store(gt, q + k, o, v[k])
-
-
-@jit(nogil=True)
-def columns_to_lanes(gcol, gt):
-    """The output gradient laid out for im2col, ``gcol`` (Cout, n*OH*OW), into lanes
-    ``gt`` (n*OH*OW, Cout padded; zeros in the padding): when the input gradient has
-    made ``gcol`` already (``conv._implicit_backward_chunk``).  Square blocks of a
-    vector's lanes are turned around in registers (rounds of :func:`_interleave_16`: a
-    16x16 block in 64 shuffles, where one number at a time took 11 us a chunk)."""
-    cout, positions = gcol.shape
-    lanes = simd.lanes_of(gt)
-    whole = positions - positions % lanes
-    for o in range(0, gt.shape[1], lanes):
-        for q in range(0, whole, lanes):
-            if lanes == 16:
-                _transposed_16(gcol, gt, o, q)
-            else:
-                _transposed_8(gcol, gt, o, q)
-    for q in range(whole, positions):  # (the last few positions, one number at a time)
-        for o in range(gt.shape[1]):
-            gt[q, o] = gcol[o, q] if o < cout else 0
-
 
 @jit(nogil=True, fastmath={"contract"}, inline="always")
 def _tap_block(xp, gt, off, t, v, oh, ow, wp, out):
@@ -460,50 +384,10 @@ def weight_gradient_from_lanes(x, xp, fill, gt, gw_t, ph, pw, dh, dw, oh, ow):
             _tap_block(xp, gt, off, t, v, oh, ow, wp, gw_t)
 
 
-@jit(nogil=True)
-def _weight_gradient_chunk(x, xp, fill, gy, gt, sums, gw_t, ph, pw, dh, dw):
-    """A chunk's weight gradient in one call: ``gy`` (n, Cout, OH, OW) into lanes
-    ``gt`` (and its channel sums), then :func:`weight_gradient_from_lanes`."""
-    _to_lanes(gy, gt, sums)
-    weight_gradient_from_lanes(x, xp, fill, gt, gw_t, ph, pw, dh, dw, gy.shape[2], gy.shape[3])
-
-
-@jit(parallel=True)
-def _weight_gradient_pair(x0, xp0, fill0, gy0, gt0, sums0, gw_t0, x1, xp1, fill1, gy1, gt1, sums1, gw_t1,
-                          ph, pw, dh, dw):
-    """:func:`_weight_gradient_chunk` for two chunks at once, on Numba's threads."""
-    for k in prange(2):
-        if k == 0:
-            _weight_gradient_chunk(x0, xp0, fill0, gy0, gt0, sums0, gw_t0, ph, pw, dh, dw)
-        else:
-            _weight_gradient_chunk(x1, xp1, fill1, gy1, gt1, sums1, gw_t1, ph, pw, dh, dw)
-
-
 def lanes_buffer(positions, cout, dtype):
     """Room for the output gradient at ``positions`` positions in lanes (Cout padded
     to whole vectors)."""
     return np.empty((positions, cout + (-cout % simd.lanes(dtype))), dtype)
-
-
-def implicit_grad_weight(gy, x, padding, dilation):
-    """dL/dw given dL/dy ``gy`` (N, Cout, OH, OW) and the input ``x``: per chunk of
-    images the taps' sums 16 at a time (:func:`_tap_block`), chunks added in order.
-    The channel sums made on the way are offered as the bias gradient."""
-    n, c, h, wd = x.shape
-    cout, oh, ow = gy.shape[1:]
-    (ph, pw), (dh, dw) = padding, dilation
-    w_shape = (cout, c, (h + 2 * ph - oh) // dh + 1, (wd + 2 * pw - ow) // dw + 1)
-    ranges = _image_ranges(x.shape, w_shape, oh, ow)
-    sums = [np.zeros(cout, np.float64) for _ in ranges]
-    gws = gradient_buffers(len(ranges), w_shape, gy.dtype)
-    chunk_args = []
-    for (start, stop), chunk_sums, gw_t in zip(ranges, sums, gws):
-        xp, filled = flat_images(x, start, stop, padding, ow)
-        chunk_args.append((x[start:stop], xp, not filled, gy[start:stop],
-                           lanes_buffer((stop - start) * oh * ow, cout, gy.dtype), chunk_sums, gw_t))
-    parallel.run_chunks(_weight_gradient_chunk, _weight_gradient_pair, chunk_args, ph, pw, dh, dw)
-    reuse.offer_bias_gradient(gy, parallel.sum_in_order(sums))
-    return weight_gradient(gws, w_shape)
 
 
 def gradient_buffers(chunks, w_shape, dtype):
