@@ -41,15 +41,17 @@ conv.py also runs this module's weight gradient on its own,
 ``conv._implicit_weight_gradient``: both lay ``gy`` out as im2col does, so the
 channel sums offered as the bias gradient have the same bits whichever runs).
 Turned around once more, its sums run over the output channels *within* a vector: a
-horizontal sum per number (a tree of shuffles for 16 at once), and blocks of 2x4
-pixels read taps that fall outside the output gradient near every border (zeros, 40%
+horizontal sum per number (a tree of shuffles for 16 at once), and blocks of 2
+channels x 2 rows x 4 columns read taps that fall outside the output gradient near every border (zeros, 40%
 of the work on 12x12 images).  Measured on the same chunk: 158 us against im2col's
 114 us.
 
-Where it runs (``conv.conv2d_path``): stride 1 (the 16 positions of a block are two
-runs of 8 neighbours), any padding (the chunk copies its images into padded planes)
-and dilation (it only moves the taps), on CPUs with 512-bit vectors
+Where it can run: stride 1 (the 16 positions of a block are two runs of 8
+neighbours), any padding (the chunk copies its images into padded planes) and
+dilation (it only moves the taps), on CPUs with 512-bit vectors
 (``simd.WIDE_VECTORS``: with AVX2 the 16 sums need 32 registers where there are 16).
+Where it does run is measured (``conv.conv2d_path``): kernels of at least 16 taps,
+outputs at least 8 wide, at least 8 output channels, at most 512 numbers per column.
 Output channels are padded to a whole vector with zero weights, and taps to 16.
 Determinism: every sum runs over its taps (forward) or positions (weight gradient)
 in one fixed order, and chunks' weight gradients are added in chunk order.
