@@ -528,6 +528,12 @@ def _input_gradient_chunk(gy, gcol, sums, dcol, gx, w2_t, kh, kw, sh, sw, ph, pw
     """A chunk's input gradient in one call: ``gy`` into columns ``gcol`` (and its
     channel sums), ``dcol = w2_t @ gcol`` scattered into ``gx`` (zeros on entry)."""
     _nchw_to_columns(gy, gcol, sums)
+    _input_gradient_from_columns(gcol, dcol, gx, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+@jit(nogil=True)
+def _input_gradient_from_columns(gcol, dcol, gx, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """``dcol = w2_t @ gcol`` scattered into ``gx`` (zeros on entry)."""
     gemm_simd._product(w2_t, gcol, dcol)
     _col2im(dcol, gx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 
@@ -607,28 +613,27 @@ def _implicit_weight_gradient_pair(gy0, gcol0, sums0, x0, xp0, fill0, gt0, gw_t0
 
 
 @jit(nogil=True)
-def _implicit_backward_chunk(gy, gcol, sums, dcol, gx, x, xp, fill, gt, gw_t, w2_t, kh, kw, sh, sw, ph, pw, dh, dw,
+def _implicit_backward_chunk(gy, gcol, sums, x, xp, fill, gt, gw_t, dcol, gx, w2_t, kh, kw, sh, sw, ph, pw, dh, dw,
                              oh, ow):
     """A chunk's two gradients in one call where the weight gradient is an implicit
-    GEMM (``implicit.py``): :func:`_input_gradient_chunk`, then the gradient columns
-    it made, still in the cache, turned into lanes for the weight gradient.  ``gx``
-    comes uninitialised: zeroed here, on the chunk's own thread."""
+    GEMM: :func:`_implicit_weight_gradient_chunk`, then im2col's input gradient from
+    the gradient columns it made, still in the cache.  ``gx`` comes uninitialised:
+    zeroed here, on the chunk's own thread."""
+    _implicit_weight_gradient_chunk(gy, gcol, sums, x, xp, fill, gt, gw_t, ph, pw, dh, dw, oh, ow)
     gx[:] = 0
-    _input_gradient_chunk(gy, gcol, sums, dcol, gx, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-    simd.transpose_into(gcol, gt)
-    implicit.weight_gradient_from_lanes(x, xp, fill, gt, gw_t, ph, pw, dh, dw, oh, ow)
+    _input_gradient_from_columns(gcol, dcol, gx, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 
 
 @jit(parallel=True)
-def _implicit_backward_pair(gy0, gcol0, sums0, dcol0, gx0, x0, xp0, fill0, gt0, gw_t0, gy1, gcol1, sums1, dcol1, gx1,
-                            x1, xp1, fill1, gt1, gw_t1, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+def _implicit_backward_pair(gy0, gcol0, sums0, x0, xp0, fill0, gt0, gw_t0, dcol0, gx0, gy1, gcol1, sums1, x1, xp1, fill1,
+                            gt1, gw_t1, dcol1, gx1, w2_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """:func:`_implicit_backward_chunk` for two chunks at once, on Numba's threads."""
     for k in prange(2):
         if k == 0:
-            _implicit_backward_chunk(gy0, gcol0, sums0, dcol0, gx0, x0, xp0, fill0, gt0, gw_t0, w2_t, kh, kw, sh, sw,
+            _implicit_backward_chunk(gy0, gcol0, sums0, x0, xp0, fill0, gt0, gw_t0, dcol0, gx0, w2_t, kh, kw, sh, sw,
                                      ph, pw, dh, dw, oh, ow)
         else:
-            _implicit_backward_chunk(gy1, gcol1, sums1, dcol1, gx1, x1, xp1, fill1, gt1, gw_t1, w2_t, kh, kw, sh, sw,
+            _implicit_backward_chunk(gy1, gcol1, sums1, x1, xp1, fill1, gt1, gw_t1, dcol1, gx1, w2_t, kh, kw, sh, sw,
                                      ph, pw, dh, dw, oh, ow)
 
 
@@ -960,9 +965,8 @@ def _implicit_backward(gy, x, w, g, ranges):
     n, c, h, wd, cout, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = g
     gx = np.empty((n, c, h, wd), dtype=gy.dtype)
     parts, sums, gws = _implicit_parts(gy, x, w.shape, g, ranges)
-    with_dx = [(gy3, gcol, chunk_sums, np.empty((c * kh * kw, gcol.shape[1]), gy.dtype), gx[start:stop], x_part, xp,
-                fill, gt, gw_t)
-               for (gy3, gcol, chunk_sums, x_part, xp, fill, gt, gw_t), (start, stop) in zip(parts, ranges)]
+    with_dx = [part + (np.empty((c * kh * kw, (stop - start) * oh * ow), gy.dtype), gx[start:stop])
+               for part, (start, stop) in zip(parts, ranges)]
     parallel.run_chunks(_implicit_backward_chunk, _implicit_backward_pair, with_dx, w.reshape(cout, -1).T, kh, kw,
                         sh, sw, ph, pw, dh, dw, oh, ow)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order(sums))

@@ -560,52 +560,53 @@ def _interleave_8(v):
 
 
 @jit(nogil=True, inline="always")
-def _row(gcol, o, q):
-    """``gcol[o, q:q+lanes]``, or zeros for a padding channel past the last."""
-    return load(gcol, o, q) if o < gcol.shape[0] else zeros(gcol)
+def _row(a, i, j):
+    """``a[i, j:j+lanes]``, or zeros for a row past the last (the padding of
+    :func:`transpose_into`'s output)."""
+    return load(a, i, j) if i < a.shape[0] else zeros(a)
 
 
 @jit(nogil=True)
-def _transposed_16(gcol, gt, o, q):
-    """gt[q:q+16, o:o+16] = gcol[o:o+16, q:q+16].T (float32: 16 lanes)."""
-    v = (_row(gcol, o, q), _row(gcol, o + 1, q), _row(gcol, o + 2, q), _row(gcol, o + 3, q),
-         _row(gcol, o + 4, q), _row(gcol, o + 5, q), _row(gcol, o + 6, q), _row(gcol, o + 7, q),
-         _row(gcol, o + 8, q), _row(gcol, o + 9, q), _row(gcol, o + 10, q), _row(gcol, o + 11, q),
-         _row(gcol, o + 12, q), _row(gcol, o + 13, q), _row(gcol, o + 14, q), _row(gcol, o + 15, q))
+def _transposed_16(a, out, i, j):
+    """out[j:j+16, i:i+16] = a[i:i+16, j:j+16].T (float32: 16 lanes)."""
+    v = (_row(a, i, j), _row(a, i + 1, j), _row(a, i + 2, j), _row(a, i + 3, j),
+         _row(a, i + 4, j), _row(a, i + 5, j), _row(a, i + 6, j), _row(a, i + 7, j),
+         _row(a, i + 8, j), _row(a, i + 9, j), _row(a, i + 10, j), _row(a, i + 11, j),
+         _row(a, i + 12, j), _row(a, i + 13, j), _row(a, i + 14, j), _row(a, i + 15, j))
     v = _interleave_16(_interleave_16(_interleave_16(_interleave_16(v))))
     for k in range(16):
-        store(gt, q + k, o, v[k])
+        store(out, j + k, i, v[k])
 
 
 @jit(nogil=True)
-def _transposed_8(gcol, gt, o, q):
-    """gt[q:q+8, o:o+8] = gcol[o:o+8, q:q+8].T (float64: 8 lanes)."""
-    v = (_row(gcol, o, q), _row(gcol, o + 1, q), _row(gcol, o + 2, q), _row(gcol, o + 3, q),
-         _row(gcol, o + 4, q), _row(gcol, o + 5, q), _row(gcol, o + 6, q), _row(gcol, o + 7, q))
+def _transposed_8(a, out, i, j):
+    """out[j:j+8, i:i+8] = a[i:i+8, j:j+8].T (float64: 8 lanes)."""
+    v = (_row(a, i, j), _row(a, i + 1, j), _row(a, i + 2, j), _row(a, i + 3, j),
+         _row(a, i + 4, j), _row(a, i + 5, j), _row(a, i + 6, j), _row(a, i + 7, j))
     v = _interleave_8(_interleave_8(_interleave_8(v)))
     for k in range(8):
-        store(gt, q + k, o, v[k])
+        store(out, j + k, i, v[k])
 
 
 @jit(nogil=True)
-def transpose_into(gcol, gt):
-    """``gt[q, o] = gcol[o, q]`` for a (m, n) matrix ``gcol`` and an (n, m') ``gt``
-    whose m' >= m columns are m rounded up to whole vectors (zeros go to the extra
+def transpose_into(a, out):
+    """``out[j, i] = a[i, j]`` for an (m, n) matrix ``a`` and an (n, m') ``out`` whose
+    m' >= m columns are m rounded up to whole vectors (zeros go to the extra
     columns); the rows of both contiguous.  Square blocks of a vector's lanes are
     turned around in registers (rounds of :func:`_interleave_16`: a 16x16 block in 64
     shuffles; the output gradient of a 6->16 5x5 conv, 16 x 2048, in 4 us where one
-    number at a time took 11), the last few columns of ``gcol`` one number at a time.
-    Used where a product wants the other orientation of a matrix (implicit.py,
-    winograd.py)."""
-    cout, positions = gcol.shape
-    lanes = lanes_of(gt)
-    whole = positions - positions % lanes
-    for o in range(0, gt.shape[1], lanes):
-        for q in range(0, whole, lanes):
+    number at a time took 11), the last few columns of ``a`` one number at a time.
+    Used where a product wants the other orientation of a matrix (conv.py's implicit
+    GEMM, winograd.py)."""
+    m, n = a.shape
+    lanes = lanes_of(out)
+    whole = n - n % lanes
+    for i in range(0, out.shape[1], lanes):
+        for j in range(0, whole, lanes):
             if lanes == 16:
-                _transposed_16(gcol, gt, o, q)
+                _transposed_16(a, out, i, j)
             else:
-                _transposed_8(gcol, gt, o, q)
-    for q in range(whole, positions):  # (the last few positions, one number at a time)
-        for o in range(gt.shape[1]):
-            gt[q, o] = gcol[o, q] if o < cout else 0
+                _transposed_8(a, out, i, j)
+    for j in range(whole, n):  # (the last few columns, one number at a time)
+        for i in range(out.shape[1]):
+            out[j, i] = a[i, j] if i < m else 0
