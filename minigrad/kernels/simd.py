@@ -20,8 +20,9 @@ number, fused multiply-add.  This module gives Numba code those steps:
   past it, and elsewhere read whole vectors and :func:`keep_first` what they need);
 * :func:`splat` -- one number copied into every lane (a "broadcast");
 * :func:`fma` -- ``x * y + acc`` lane by lane, rounded once (a fused multiply-add);
-* and the operators ``x + y``, ``x - y`` and ``-x``, lane by lane, so that a jitted
-  function written for numbers (Winograd's tile transforms) also runs on vectors.
+* and the operators ``x + y``, ``x - y``, ``-x`` and ``k * x`` (a number times a
+  vector), lane by lane, so that a jitted function written for numbers (Winograd's
+  tile transforms) also runs on vectors.
 
 A vector is 64 bytes -- 16 float32 or 8 float64, the width of an AVX-512 register --
 and :func:`lanes` says how many numbers that is for an array.  The vector type is an
@@ -291,6 +292,30 @@ def _vector_sub(x, y):
 def _vector_neg(x):
     if isinstance(x, Vector):
         return lambda x: _neg(x)
+
+
+@intrinsic
+def _scaled(typingctx, k, v):
+    """``k * v`` for a number ``k`` (converted to the vector's dtype) and a Vector."""
+    if not (isinstance(v, Vector) and isinstance(k, types.Number)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        number = context.cast(builder, args[0], signature.args[0], v.dtype)
+        one = builder.insert_element(ir.Constant(context.get_value_type(v), ir.Undefined), number,
+                                     ir.Constant(ir.IntType(32), 0))
+        every_lane = builder.shuffle_vector(one, ir.Constant(context.get_value_type(v), ir.Undefined),
+                                            ir.Constant(ir.VectorType(ir.IntType(32), v.lanes), [0] * v.lanes))
+        return builder.fmul(every_lane, args[1])
+    return v(k, v), codegen
+
+
+# ``k * v``, a number times a Vector, so that transforms with coefficients
+# (winograd4.py's ``4 * z0 - 5 * z2 + z4``) run on vectors as they are written.
+@overload(operator.mul)
+def _vector_scaled(k, v):
+    if isinstance(v, Vector) and isinstance(k, types.Number):
+        return lambda k, v: _scaled(k, v)
 
 
 # ---- comparisons, masks and selects: branch-free choices, lane by lane
