@@ -437,7 +437,7 @@ def conv_naive(x, w, b, stride, padding, dilation):
     return y
 
 
-PATHS = ["auto", "direct", "im2col", "winograd", "blocked", "implicit"]
+PATHS = ["auto", "direct", "im2col", "winograd", "winograd4", "blocked", "implicit"]
 
 
 def _conv_step(x, w, b, gy, args, fused):
@@ -456,9 +456,9 @@ def _conv_step(x, w, b, gy, args, fused):
 
 @contextlib.contextmanager
 def conv_path(path):
-    """Force one implementation ("direct", "im2col", "winograd", "blocked",
-    "implicit"; Winograd and blocked only where they apply: Winograd 3x3, stride 1, no
-    dilation; blocked stride 1, no dilation, padding smaller than the kernel; implicit
+    """Force one implementation ("direct", "im2col", "winograd", "winograd4", "blocked",
+    "implicit"; Winograd and blocked only where they apply: Winograd (F(2x2) or
+    F(4x4)) 3x3, stride 1, no dilation; blocked stride 1, no dilation, padding smaller than the kernel; implicit
     stride 1, for the forward and the weight gradient, beside im2col's input gradient)
     for all three passes, or keep the automatic choice ("auto"), so every
     implementation meets the same checks."""
@@ -468,7 +468,7 @@ def conv_path(path):
     chosen = conv_module.conv2d_path
 
     def forced(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1), op="forward"):
-        if (path == "auto" or (path == "winograd" and not winograd_applies(w_shape, stride, dilation))
+        if (path == "auto" or (path.startswith("winograd") and not winograd_applies(w_shape, stride, dilation))
                 or (path == "blocked" and not direct_applies(w_shape, stride, padding, dilation))
                 or (path == "implicit" and tuple(stride) != (1, 1))):
             return chosen(x_shape, w_shape, stride, padding, dilation, op)
@@ -501,11 +501,12 @@ def conv_cases(draw):
 
 @st.composite
 def winograd_cases(draw):
-    """3x3, stride 1: odd and even output sizes (the last tile sticks out), padding
-    0-2, channels on both sides of the automatic threshold."""
+    """3x3, stride 1: output sizes that are and are not multiples of the tile (the last
+    tile sticks out), padding 0-2, channels on both sides of the automatic threshold
+    and past a vector's lanes (F(4x4) pads them to whole vectors)."""
     n = draw(st.integers(1, 3))
-    cin = draw(st.sampled_from([1, 3, 8, 9]))
-    cout = draw(st.integers(1, 5))
+    cin = draw(st.sampled_from([1, 3, 8, 9, 17]))
+    cout = draw(st.sampled_from([1, 2, 5, 17]))
     padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
     h = draw(st.integers(max(1, 3 - 2 * padding[0]), 11))
     w = draw(st.integers(max(1, 3 - 2 * padding[1]), 11))
@@ -514,17 +515,25 @@ def winograd_cases(draw):
             draw(st.booleans()), draw(st.integers(0, 2**16)))
 
 
+@pytest.mark.parametrize("path", ["winograd", "winograd4"])
 @SMALL
-@given(winograd_cases())
-def test_winograd_matches_reference(case):
-    with conv_path("winograd"):
+@given(case=winograd_cases())
+def test_winograd_matches_reference(path, case):
+    with conv_path(path):
         _check_conv_against_reference(*case)
 
 
-def test_winograd_is_chosen_for_3x3_with_enough_channels():
+def test_winograd_is_chosen_for_3x3_with_enough_channels(monkeypatch):
+    from minigrad.kernels import simd
     one, zero = (1, 1), (0, 0)
+    monkeypatch.setattr(simd, "WIDE_VECTORS", True)  # F(4x4) where its products are fewer
+    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, zero, one) == "winograd4"
+    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, (1, 1), one) == "winograd4"
+    assert K.conv2d_path((64, 20, 15, 15), (32, 20, 3, 3), one, zero, one) == "winograd"  # 20 -> 32 lanes
+    assert K.conv2d_path((64, 64, 6, 6), (64, 64, 3, 3), one, one, one) == "winograd"  # four 4x4 tiles
+    assert K.conv2d_path((64, 128, 4, 4), (128, 128, 3, 3), one, one, one) == "winograd"  # under 8x8
+    monkeypatch.setattr(simd, "WIDE_VECTORS", False)  # F(4x4)'s products need AVX-512
     assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, zero, one) == "winograd"
-    assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, (1, 1), one) == "winograd"
     assert K.conv2d_path((64, 3, 32, 32), (32, 3, 3, 3), one, zero, one) == "blocked"  # few channels
     assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), (2, 2), zero, one) == "im2col"  # strided
     assert K.conv2d_path((64, 32, 15, 15), (64, 32, 3, 3), one, zero, (2, 2)) == "im2col"  # dilated
@@ -591,7 +600,7 @@ def _check_conv_vs_naive(cin, args):
 @pytest.mark.parametrize("cin", [1, 2])
 def test_conv_grads_by_central_differences(cin, path):
     with conv_path(path):
-        if path == "winograd":  # the only case Winograd computes: 3x3, stride 1
+        if path.startswith("winograd"):  # the only case Winograd computes: 3x3, stride 1
             _check_conv_grads_numerically(cin, ((1, 1), (1, 0), (1, 1)), (2, cin, 3, 3))
         elif path == "blocked":  # stride 1, undilated; 5 taps: a pass of 3 and one of 2
             _check_conv_grads_numerically(cin, ((1, 1), (1, 2), (1, 1)), (2, cin, 2, 5))
@@ -1105,6 +1114,13 @@ DISABLE_JIT_SCRIPT = """
     close(y, K.conv2d_forward_reference(x, w, bias, one, pad, one))
     close(K.conv2d_grad_input(y, w, x.shape, one, pad, one), K.conv2d_grad_input_reference(y, w, x.shape, one, pad, one))
     close(K.conv2d_grad_weight(y, x, w.shape, one, pad, one), K.conv2d_grad_weight_reference(y, x, w.shape, one, pad, one))
+    from minigrad.kernels import winograd4  # F(4x4), forced; 17 channels: past a vector
+    x, w = rng.standard_normal((2, 17, 6, 7)), rng.standard_normal((9, 17, 3, 3))
+    y = winograd4.winograd4_forward(x, w, None, pad)
+    close(y, K.conv2d_forward_reference(x, w, None, one, pad, one))
+    gx, gw = winograd4.winograd4_backward(y, x, w, pad)
+    close(gx, K.conv2d_grad_input_reference(y, w, x.shape, one, pad, one))
+    close(gw, K.conv2d_grad_weight_reference(y, x, w.shape, one, pad, one))
     x, w = rng.standard_normal((2, 3, 6, 7)), rng.standard_normal((5, 3, 3, 3))  # blocked, all passes
     assert {K.conv2d_path(x.shape, w.shape, one, pad, one, op=o) for o in ("forward", "grad_input", "grad_weight")} == {"blocked"}
     y = K.conv2d_forward(x, w, None, one, pad, one)
@@ -1242,21 +1258,23 @@ def test_winograd_tile_planes_are_not_4k_apart():
             assert planes.shape == (16, rows, tiles) and planes[3].flags.c_contiguous
 
 
-def test_winograd_float32_with_many_channels():
+@pytest.mark.parametrize("path", ["winograd", "winograd4"])
+def test_winograd_float32_with_many_channels(path):
     """Rounding grows with the channel count: 64 channels, float32, still within the
     tolerance of the other paths (relative to the output's size)."""
     rng = np.random.default_rng(12)
     x = rng.standard_normal((4, 64, 11, 11)).astype(np.float32)
     w = (rng.standard_normal((16, 64, 3, 3)) / 24).astype(np.float32)
     args = ((1, 1), (1, 1), (1, 1))
-    assert K.conv2d_path(x.shape, w.shape, *args) == "winograd"
-    y = K.conv2d_forward(x, w, None, *args)
-    ref = K.conv2d_forward_reference(x.astype(np.float64), w.astype(np.float64), None, *args)
-    assert np.abs(y - ref).max() <= 1e-5 * np.abs(ref).max()
-    gy = rng.standard_normal(y.shape).astype(np.float32)
-    gw = K.conv2d_grad_weight(gy, x, w.shape, *args)
-    gw_ref = K.conv2d_grad_weight_reference(gy.astype(np.float64), x.astype(np.float64), w.shape, *args)
-    assert np.abs(gw - gw_ref).max() <= 1e-5 * np.abs(gw_ref).max()
+    with conv_path(path):
+        y = K.conv2d_forward(x, w, None, *args)
+        gy = rng.standard_normal(y.shape).astype(np.float32)
+        gx, gw = K.conv2d_backward(gy, x, w, *args)
+    x64, w64, gy64 = x.astype(np.float64), w.astype(np.float64), gy.astype(np.float64)
+    for got, want in ((y, K.conv2d_forward_reference(x64, w64, None, *args)),
+                      (gx, K.conv2d_grad_input_reference(gy64, w64, x.shape, *args)),
+                      (gw, K.conv2d_grad_weight_reference(gy64, x64, w.shape, *args))):
+        assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
 
 
 # ------------------------------------------------------- chunks of images on threads

@@ -70,7 +70,7 @@ import numpy as np
 
 from ._jit import jit, prange
 from ._jit import nonneg as _nn  # an index Numba may treat as non-negative: SIMD
-from . import direct, gemm_nt, gemm_simd, implicit, parallel, reuse, simd, winograd
+from . import direct, gemm_nt, gemm_simd, implicit, parallel, reuse, simd, winograd, winograd4
 
 __all__ = [
     "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_backward", "conv2d_grad_bias",
@@ -179,7 +179,7 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
     if winograd.winograd_applies(w_shape, stride, dilation) and c >= _WINOGRAD_MIN_CHANNELS:
         tile_bytes = 16 * max(c, cout) * n * ((oh + 1) // 2) * ((ow + 1) // 2) * 8
         if tile_bytes <= _MAX_COLUMN_BYTES:
-            return "winograd"
+            return "winograd4" if winograd4.winograd4_pays_off(c, cout, oh, ow) else "winograd"
     path = _column_path(n, c, kh, kw, oh, ow)
     if (path == "im2col" and op != "grad_input" and implicit.implicit_applies(stride)
             and ow >= 8 and kh * kw >= 16 and cout >= 8 and c * kh * kw <= _IMPLICIT_MAX_K):
@@ -750,6 +750,8 @@ def conv2d_forward(x, w, b, stride, padding, dilation, relu=False):
     path = conv2d_path(x.shape, w.shape, stride, padding, dilation)
     if path == "winograd":
         return winograd.winograd_forward(x, w, bias if has_bias else None, padding, relu)
+    if path == "winograd4":
+        return winograd4.winograd4_forward(x, w, bias if has_bias else None, padding, relu)
     if path == "blocked":
         return direct.direct_forward(x, w, bias if has_bias else None, padding, relu)
     if path == "implicit":
@@ -788,6 +790,8 @@ def conv2d_grad_input(gy, w, x_shape, stride, padding, dilation):
     path = conv2d_path(x_shape, w.shape, stride, padding, dilation, op="grad_input")
     if path == "winograd":
         return winograd.winograd_grad_input(gy, w, x_shape, padding)
+    if path == "winograd4":
+        return winograd4.winograd4_grad_input(gy, w, x_shape, padding)
     if path == "blocked" and not direct.all_finite(w):
         path = _column_path(n, c, kh, kw, oh, ow)  # (padding zeros times an inf weight: NaN)
     if path == "blocked":
@@ -832,6 +836,8 @@ def conv2d_grad_weight(gy, x, w_shape, stride, padding, dilation):
     path = conv2d_path(x.shape, w_shape, stride, padding, dilation, op="grad_weight")
     if path == "winograd":
         return winograd.winograd_grad_weight(gy, x, padding)
+    if path == "winograd4":
+        return winograd4.winograd4_grad_weight(gy, x, padding)
     if path == "implicit":
         return _implicit_weight_gradient(gy, x, w_shape, g)
     if path == "blocked":
@@ -901,6 +907,8 @@ def conv2d_backward(gy, x, w, stride, padding, dilation):
     gy, x, w = _as(gy, dtype), _as(x, dtype), _as(w, dtype)
     if paths == {"winograd"}:
         return winograd.winograd_backward(gy, x, w, padding)
+    if paths == {"winograd4"}:
+        return winograd4.winograd4_backward(gy, x, w, padding)
     w2_t = w.reshape(cout, -1).T
     gx = np.zeros((n, c, h, wd), dtype=dtype)
     depth = c * kh * kw

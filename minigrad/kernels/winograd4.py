@@ -54,7 +54,7 @@ import numpy as np
 from . import gemm_simd, parallel, reuse, simd
 from ._jit import jit, prange
 
-__all__ = ["winograd4_forward", "winograd4_grad_input", "winograd4_grad_weight", "winograd4_backward",
+__all__ = ["winograd4_pays_off", "winograd4_forward", "winograd4_grad_input", "winograd4_grad_weight", "winograd4_backward",
            "B_T", "G", "A_T"]
 
 # The transform matrices of F(4x4, 3x3) (Lavin & Gray).  The 1-D transforms below spell
@@ -251,17 +251,33 @@ def _input_gradient_transform(dv, images, hp, wp, th, tw, dxs):
 @jit(nogil=True)
 def _to_padded_rows(x, xs, xt, ph, pw, hp, wp):
     """Images ``x`` (N, C, H, W) into the padded input rows ``xs``: each image turned
-    around by register transposes into ``xt`` (H*W, C padded), then its rows placed
-    inside the zero border (which nothing else writes)."""
+    around by register transposes into ``xt`` (H*W, C padded), then its pixels placed
+    inside a border of zeros.  (Writing the zeros here, pixel by pixel, rather than
+    zeroing the buffer once: ``np.zeros`` made the calling thread clear all of it.)"""
     n, c, h, w = x.shape
     lanes = simd.lanes_of(xs)
     for b in range(n):
         simd.transpose_into(x[b].reshape((c, h * w)), xt)
-        for i in range(h):
-            first = (b * hp + ph + i) * wp + pw
+        for r in range(hp):
+            first = (b * hp + r) * wp
+            i = r - ph
+            if not 0 <= i < h:
+                _zero_pixels(xs, first, first + wp)
+                continue
+            _zero_pixels(xs, first, first + pw)
             for j in range(w):
                 for k in range(0, xs.shape[1], lanes):
-                    simd.store(xs, first + j, k, simd.load(xt, i * w + j, k))
+                    simd.store(xs, first + pw + j, k, simd.load(xt, i * w + j, k))
+            _zero_pixels(xs, first + pw + w, first + wp)
+
+
+@jit(inline="always")
+def _zero_pixels(rows, start, stop):
+    """Rows ``start`` to ``stop`` (pixels: all their channels) set to zero."""
+    none = simd.zeros(rows)
+    for p in range(start, stop):
+        for k in range(0, rows.shape[1], simd.lanes_of(rows)):
+            simd.store(rows, p, k, none)
 
 
 @jit(inline="always")
@@ -316,7 +332,7 @@ def _from_output_rows(ys, yt, th, tw, bias, has_bias, relu, y):
 @jit(nogil=True)
 def _to_output_rows(gy, gys, gt, th, tw, sums):
     """The output gradient ``gy`` (N, Cout, OH, OW) into tile rows ``gys`` (zero where
-    a tile sticks out of the image: nothing else writes there); on the way,
+    a tile sticks out of the image); on the way,
     ``sums[o]`` += the sum of channel o (the bias gradient), image by image in float64:
     the same sums however the images are grouped."""
     n, cout, oh, ow = gy.shape
@@ -330,11 +346,15 @@ def _to_output_rows(gy, gys, gt, th, tw, sums):
                 image_sums[o] += gt[p, o]
         for o in range(cout):
             sums[o] += image_sums[o]
-        for i in range(oh):
+        for i in range(4 * th):
             first = (b * 4 * th + i) * 4 * tw
+            if i >= oh:
+                _zero_pixels(gys, first, first + 4 * tw)
+                continue
             for j in range(ow):
                 for k in range(0, gys.shape[1], lanes):
                     simd.store(gys, first + j, k, simd.load(gt, i * ow + j, k))
+            _zero_pixels(gys, first + ow, first + 4 * tw)
 
 
 # ------------------------------------------------------------------ a chunk of images
@@ -344,6 +364,16 @@ def _plane(a, xi, tiles):
     """The first ``tiles`` rows of plane ``xi`` of a tile buffer (:func:`_planes`)."""
     first = xi * (a.shape[0] // 36)
     return a[first:first + tiles]
+
+
+@jit(inline="always")
+def _add_into(total, part):
+    """total += part, a vector at a time (as ``total += part`` Numba made a loop that
+    took as long as the product: 40 us for a group's 36 planes of 32 x 64)."""
+    lanes = simd.lanes_of(total)
+    for i in range(total.shape[0]):
+        for j in range(0, total.shape[1], lanes):
+            simd.store(total, i, j, simd.load(total, i, j) + simd.load(part, i, j))
 
 
 @jit(nogil=True)
@@ -398,9 +428,13 @@ def _gradients_chunk(x, gy, xs, xt, v, gys, gt, dm, dv, dxs, dxt, du, part, sums
             _to_padded_rows(x[b0:b1], xs, xt, ph, pw, hp, wp)
             _input_transform(xs, b1 - b0, hp, wp, th, tw, v)
             for xi in range(36):
-                # (V[xi] transposed as a view: the kernel reads it a number at a time)
-                gemm_simd._product(_plane(v, xi, tiles).T, _plane(dm, xi, tiles), part)
-                du[xi] += part
+                # (V[xi] transposed as a view: the kernel reads it a number at a time;
+                # the first group's products go straight into du)
+                if b0 == 0:
+                    gemm_simd._product(_plane(v, xi, tiles).T, _plane(dm, xi, tiles), du[xi])
+                else:
+                    gemm_simd._product(_plane(v, xi, tiles).T, _plane(dm, xi, tiles), part)
+                    _add_into(du[xi], part)
         if want_dx:
             for xi in range(36):
                 gemm_simd._product(_plane(dm, xi, tiles), u[xi], _plane(dv, xi, tiles))
@@ -425,6 +459,29 @@ def _gradients_pair(x0, gy0, xs0, xt0, v0, gys0, gt0, dm0, dv0, dxs0, dxt0, du0,
 
 # ------------------------------------------------------------------ the calls
 
+def winograd4_pays_off(c, cout, oh, ow) -> bool:
+    """Does F(4x4, 3x3) beat ``winograd.py``'s F(2x2, 3x3) for a 3x3, stride-1 conv
+    with ``c`` -> ``cout`` channels and an ``oh`` x ``ow`` output?
+
+    Only on a CPU with AVX-512 (``simd.WIDE_VECTORS``: the products run on
+    ``gemm_simd``'s kernel), for outputs at least 8x8 (smaller, the transposes in and
+    out cost more than the products save: 128x4x4 -> 128 took 1.25x F(2x2)'s time),
+    and where its products -- channels padded to whole float32 vectors, tiles sticking
+    out of the image included -- are at most 0.8 of F(2x2)'s.  Measured fwd+bwd in a
+    run, batch 64, F(4x4) / F(2x2) time (2026-11-24): 32x15x15 -> 64 0.75 (pad 1) and
+    0.8-0.94 (pad 0); 48x8x8 -> 96 0.79; 64x13x13 -> 128 0.78; 32x32x32 -> 32 0.89;
+    32x8x8 -> 32 0.92.  Against: 20x15x15 -> 32 1.13 and 20x28x28 -> 24 1.38 (20
+    channels padded to 32), 24x12x12 -> 32 1.32, 64x6x6 -> 64 1.26 (as many products
+    as F(2x2): a 6x6 output takes four 4x4 tiles)."""
+    if not (simd.WIDE_VECTORS and oh >= 8 and ow >= 8):
+        return False
+    lanes = simd.lanes(np.float32)
+    padded = (c + (-c % lanes)) * (cout + (-cout % lanes))
+    products_4 = 36 * -(-oh // 4) * -(-ow // 4) * padded
+    products_2 = 16 * -(-oh // 2) * -(-ow // 2) * c * cout
+    return products_4 <= 0.8 * products_2
+
+
 def _geometry(x_shape, padding):
     """Sizes: the output (OH, OW), the tiles down and across (the last may stick out),
     the padded input the tiles read (hp x wp pixels)."""
@@ -442,7 +499,7 @@ def _padded(count, dtype):
 
 # Images per group: the group's tile matrices should stay in the core's L2 cache from
 # one step to the next (as in winograd.py).
-_GROUP_TILES = 128
+_GROUP_TILES = 64
 
 
 def _group(ranges, th, tw):
@@ -527,7 +584,7 @@ def winograd4_forward(x, w, b, padding, relu=False):
     ranges = parallel.chunks(n, _work(n, c, cout, th, tw))
     group = _group(ranges, th, tw)
     tiles = min(group, n) * th * tw
-    chunk_args = [(x[start:stop], _rows(group * hp * wp, cp, dtype, zeros=True), _rows(h * wd, cp, dtype),
+    chunk_args = [(x[start:stop], _rows(group * hp * wp, cp, dtype), _rows(h * wd, cp, dtype),
                    _planes(tiles, cp, dtype), _planes(tiles, coutp, dtype),
                    _rows(group * 16 * th * tw, coutp, dtype), _rows(coutp, 16 * th * tw + simd.lanes(dtype), dtype),
                    y[start:stop]) for start, stop in ranges]
@@ -549,12 +606,12 @@ def _gradients(gy, x, w, padding, want_dx, want_dw):
     tiles = min(group, n) * th * tw
     lanes = simd.lanes(dtype)
     chunk_args = [(x[start:stop], gy[start:stop],
-                   _rows(group * hp * wp, cp, dtype, zeros=True), _rows(h * wd, cp, dtype),
+                   _rows(group * hp * wp, cp, dtype), _rows(h * wd, cp, dtype),
                    _planes(tiles if want_dw else 0, cp, dtype),
-                   _rows(group * 16 * th * tw, coutp, dtype, zeros=True), _rows(oh * ow, coutp, dtype),
+                   _rows(group * 16 * th * tw, coutp, dtype), _rows(oh * ow, coutp, dtype),
                    _planes(tiles, coutp, dtype), _planes(tiles if want_dx else 0, cp, dtype),
                    _rows(group * hp * wp, cp, dtype), _rows(cp, hp * wp + (-(hp * wp) % lanes) + lanes, dtype),
-                   np.zeros((36, cp, coutp), dtype), _rows(cp, coutp, dtype), np.zeros(cout, np.float64),
+                   np.empty((36, cp, coutp), dtype), _rows(cp, coutp, dtype), np.zeros(cout, np.float64),
                    dx[start:stop]) for start, stop in ranges]
     parallel.run_chunks(_gradients_chunk, _gradients_pair, chunk_args, u, ph, pw, group, want_dx, want_dw)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([args[13] for args in chunk_args]))
