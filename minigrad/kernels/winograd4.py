@@ -368,11 +368,11 @@ def _plane(a, xi, tiles):
 
 @jit(inline="always")
 def _add_into(total, part):
-    """total += part, a vector at a time (as ``total += part`` Numba made a loop that
+    """total[:m] += part (m rows), a vector at a time (as ``total += part`` Numba made a loop that
     took as long as the product: 40 us for a group's 36 planes of 32 x 64)."""
     lanes = simd.lanes_of(total)
-    for i in range(total.shape[0]):
-        for j in range(0, total.shape[1], lanes):
+    for i in range(part.shape[0]):
+        for j in range(0, part.shape[1], lanes):
             simd.store(total, i, j, simd.load(total, i, j) + simd.load(part, i, j))
 
 
@@ -431,7 +431,7 @@ def _gradients_chunk(x, gy, xs, xt, v, gys, gt, dm, dv, dxs, dxt, du, part, sums
                 # (V[xi] transposed as a view: the kernel reads it a number at a time;
                 # the first group's products go straight into du)
                 if b0 == 0:
-                    gemm_simd._product(_plane(v, xi, tiles).T, _plane(dm, xi, tiles), du[xi])
+                    gemm_simd._product(_plane(v, xi, tiles).T, _plane(dm, xi, tiles), du[xi, :part.shape[0]])
                 else:
                     gemm_simd._product(_plane(v, xi, tiles).T, _plane(dm, xi, tiles), part)
                     _add_into(du[xi], part)
@@ -515,18 +515,26 @@ def _work(n, c, cout, th, tw):
     return 36 * cout * c * n * th * tw
 
 
-def _rows(count, width, dtype, zeros=False):
-    """A (count, width) buffer starting on a cache line (64 bytes; malloc promises only
-    16), so that whole-vector loads and stores of its rows never straddle two lines."""
+def _workspace(dtype, *shapes):
+    """2-D buffers of these (rows, columns) shapes, carved from one allocation (a
+    dozen ``np.empty`` calls per chunk cost 20-40 us a step), each starting on a cache
+    line (64 bytes; malloc promises only 16) so that whole-vector loads and stores of
+    their rows never straddle two lines."""
     itemsize = np.dtype(dtype).itemsize
-    raw = (np.zeros if zeros else np.empty)(count * width + 64 // itemsize, dtype)
-    start = (-raw.ctypes.data % 64) // itemsize
-    return raw[start:start + count * width].reshape(count, width)
+    line = 64 // itemsize
+    sizes = [rows * columns + (-(rows * columns) % line) for rows, columns in shapes]
+    raw = np.empty(sum(sizes) + line, dtype)
+    at = (-raw.__array_interface__["data"][0] % 64) // itemsize
+    buffers = []
+    for (rows, columns), size in zip(shapes, sizes):
+        buffers.append(raw[at:at + rows * columns].reshape(rows, columns))
+        at += size
+    return buffers
 
 
 def _planes(tiles, width, dtype):
-    """Room for the 36 (tiles, width) matrices of a group, one per tile position, as
-    :func:`_rows` whose plane xi starts at row ``xi * (len // 36)``.
+    """The shape of a tile buffer: room for the 36 (tiles, width) matrices of a group,
+    one per tile position, plane xi starting at row ``xi * (rows // 36)``.
 
     The planes are *not* a multiple of 4 KiB apart: the transforms write one vector
     to each of the 36 planes in turn, and planes 4 KiB apart all fall in the same set
@@ -536,29 +544,100 @@ def _planes(tiles, width, dtype):
     row_bytes = width * np.dtype(dtype).itemsize
     pages = -(-tiles * row_bytes // 4096)
     stride = -(-(pages * 4096 + max(256, row_bytes)) // row_bytes)
-    return _rows(36 * stride, width, dtype)
+    return 36 * stride, width
+
+
+_SIXTH, _TWELFTH, _TWENTYFOURTH = 1 / 6, 1 / 12, 1 / 24
+
+
+@jit(inline="always")
+def _g(z):
+    """G z (filter transform, 3 -> 6)."""
+    z0, z1, z2 = z
+    return (0.25 * z0, -_SIXTH * (z0 + z1 + z2), -_SIXTH * (z0 - z1 + z2),
+            _TWENTYFOURTH * (z0 + 2 * z1 + 4 * z2), _TWENTYFOURTH * (z0 - 2 * z1 + 4 * z2), z2)
+
+
+@jit(inline="always")
+def _gt(t):
+    """G^T t (its adjoint, 6 -> 3)."""
+    t0, t1, t2, t3, t4, t5 = t
+    return (0.25 * t0 - _SIXTH * (t1 + t2) + _TWENTYFOURTH * (t3 + t4),
+            _SIXTH * (t2 - t1) + _TWELFTH * (t3 - t4),
+            _SIXTH * (t3 + t4 - t1 - t2) + t5)
+
+
+@jit(nogil=True)
+def _transform_filters(taps, out):
+    """out[6a + b, p, q] = (G g G^T)[a, b] for the filter g at (p, q), where
+    ``taps[i, j]`` holds tap (i, j) of every filter side by side: down the filters'
+    columns (G g), then along the rows of that.  The loops run over whole planes of
+    filters, which LLVM turns into vector code.  In float64 (1/6 and 1/24 are not
+    float32 numbers), rounded once into ``out``."""
+    rows, cols = taps.shape[2], taps.shape[3]
+    gg = np.empty((6, 3, rows, cols))
+    for j in range(3):
+        for p in range(rows):
+            for q in range(cols):
+                z = _g((taps[0, j, p, q], taps[1, j, p, q], taps[2, j, p, q]))
+                gg[0, j, p, q], gg[1, j, p, q], gg[2, j, p, q] = z[0], z[1], z[2]
+                gg[3, j, p, q], gg[4, j, p, q], gg[5, j, p, q] = z[3], z[4], z[5]
+    for a in range(6):
+        for p in range(rows):
+            for q in range(cols):
+                z = _g((gg[a, 0, p, q], gg[a, 1, p, q], gg[a, 2, p, q]))
+                out[6 * a, p, q], out[6 * a + 1, p, q], out[6 * a + 2, p, q] = z[0], z[1], z[2]
+                out[6 * a + 3, p, q], out[6 * a + 4, p, q], out[6 * a + 5, p, q] = z[3], z[4], z[5]
+
+
+def _spread_planes(rows, columns, dtype):
+    """36 (rows, columns) planes of zeros, one row more apart than their size: a loop
+    writing one number of each plane in turn would otherwise, with planes a multiple of
+    4 KiB apart, hit one set of the L1 cache 36 times (as in :func:`_planes`).
+    Returns the planes and the whole array (contiguous: loops over it compile to
+    vector code, where a strided view's did not -- the filter transform took 23 us
+    instead of 7)."""
+    whole = np.zeros((36, rows + 1, columns), dtype)
+    return whole[:, :rows], whole
 
 
 def _filter_transform(w, rows, columns, transposed):
     """U = G g G^T for every (output, input) channel pair, as 36 planes (xi = 6*row +
     column of the tile): (36, Cout, C), or (36, C, Cout) if ``transposed``, zero-padded
-    to ``rows`` x ``columns``.  Flattened, ``G g G^T`` is ``kron(G, G) @ vec(g)``: one
-    (36, 9) matrix applied to every filter at once (in float64: 1/6 and 1/24 are not
-    float32 numbers, so U is rounded once, at the end)."""
-    cout, c = w.shape[:2]
-    u = (np.kron(G, G) @ w.reshape(cout * c, 9).T.astype(np.float64)).reshape(36, cout, c)
-    if transposed:
-        u = u.transpose(0, 2, 1)
-    out = np.zeros((36, rows, columns), w.dtype)
-    out[:, :u.shape[1], :u.shape[2]] = u
+    to ``rows`` x ``columns`` (:func:`_spread_planes`)."""
+    out, whole = _spread_planes(rows, columns, w.dtype)
+    taps = w.transpose(2, 3, 1, 0) if transposed else w.transpose(2, 3, 0, 1)
+    _transform_filters(np.ascontiguousarray(taps, dtype=np.float64), whole)
     return out
 
 
+@jit(nogil=True)
+def _filter_gradient_of(du_t, taps):
+    """taps[i, j, c, o] = (G^T dU G)[i, j] for every pair, from the summed dU^T planes
+    (dU[xi, o, c] = du_t[xi, c, o]): along the rows of dU (dU G), then down the
+    columns; over whole planes, as :func:`_transform_filters`."""
+    c, cout = taps.shape[2], taps.shape[3]
+    rows = np.empty((6, 3, c, cout))  # dU G
+    for a in range(6):
+        for p in range(c):
+            for q in range(cout):
+                z = _gt((np.float64(du_t[6 * a, p, q]), np.float64(du_t[6 * a + 1, p, q]),
+                         np.float64(du_t[6 * a + 2, p, q]), np.float64(du_t[6 * a + 3, p, q]),
+                         np.float64(du_t[6 * a + 4, p, q]), np.float64(du_t[6 * a + 5, p, q])))
+                rows[a, 0, p, q], rows[a, 1, p, q], rows[a, 2, p, q] = z[0], z[1], z[2]
+    for j in range(3):
+        for p in range(c):
+            for q in range(cout):
+                z = _gt((rows[0, j, p, q], rows[1, j, p, q], rows[2, j, p, q], rows[3, j, p, q],
+                         rows[4, j, p, q], rows[5, j, p, q]))
+                taps[0, j, p, q], taps[1, j, p, q], taps[2, j, p, q] = z[0], z[1], z[2]
+
+
 def _filter_gradient(du_t, cout, c):
-    """dW = G^T dU G, from the summed dU^T planes (36, C padded, Cout padded):
-    ``kron(G, G)^T`` applied to every (input, output) pair at once."""
-    du = du_t[:, :c, :cout].reshape(36, c * cout).astype(np.float64)
-    return (np.kron(G, G).T @ du).reshape(3, 3, c, cout).transpose(3, 2, 0, 1)
+    """dW = G^T dU G for every (output, input) channel pair: (Cout, C, 3, 3)."""
+    taps = np.empty((3, 3, c, cout), du_t.dtype)
+    _filter_gradient_of(du_t, taps)
+    return np.ascontiguousarray(taps.transpose(3, 2, 0, 1))
 
 
 def _check_dtype(*arrays):
@@ -584,10 +663,11 @@ def winograd4_forward(x, w, b, padding, relu=False):
     ranges = parallel.chunks(n, _work(n, c, cout, th, tw))
     group = _group(ranges, th, tw)
     tiles = min(group, n) * th * tw
-    chunk_args = [(x[start:stop], _rows(group * hp * wp, cp, dtype), _rows(h * wd, cp, dtype),
-                   _planes(tiles, cp, dtype), _planes(tiles, coutp, dtype),
-                   _rows(group * 16 * th * tw, coutp, dtype), _rows(coutp, 16 * th * tw + simd.lanes(dtype), dtype),
-                   y[start:stop]) for start, stop in ranges]
+    # per chunk: padded input rows, one image turned around, V, M, output rows, one
+    # image's outputs turned around (a vector's room more: whole rows are read)
+    shapes = ((group * hp * wp, cp), (h * wd, cp), _planes(tiles, cp, dtype), _planes(tiles, coutp, dtype),
+              (group * 16 * th * tw, coutp), (coutp, 16 * th * tw + simd.lanes(dtype)))
+    chunk_args = [(x[start:stop], *_workspace(dtype, *shapes), y[start:stop]) for start, stop in ranges]
     parallel.run_chunks(_forward_chunk, _forward_pair, chunk_args, u_t, bias, has_bias, relu, ph, pw, group)
     return y
 
@@ -605,20 +685,29 @@ def _gradients(gy, x, w, padding, want_dx, want_dw):
     group = _group(ranges, th, tw)
     tiles = min(group, n) * th * tw
     lanes = simd.lanes(dtype)
-    chunk_args = [(x[start:stop], gy[start:stop],
-                   _rows(group * hp * wp, cp, dtype), _rows(h * wd, cp, dtype),
-                   _planes(tiles if want_dw else 0, cp, dtype),
-                   _rows(group * 16 * th * tw, coutp, dtype), _rows(oh * ow, coutp, dtype),
-                   _planes(tiles, coutp, dtype), _planes(tiles if want_dx else 0, cp, dtype),
-                   _rows(group * hp * wp, cp, dtype), _rows(cp, hp * wp + (-(hp * wp) % lanes) + lanes, dtype),
-                   np.empty((36, cp, coutp), dtype), _rows(cp, coutp, dtype), np.zeros(cout, np.float64),
-                   dx[start:stop]) for start, stop in ranges]
+    # per chunk: padded input rows, one image turned around, V; output-gradient rows,
+    # one image's turned around, dM, dV; the padded input gradient, one image's turned
+    # around (a vector's room more: whole rows are read); dU^T (planes one row more
+    # apart than their size: _filter_gradient reads one number of each in turn), a
+    # product of the weight gradient
+    shapes = ((group * hp * wp, cp), (h * wd, cp), _planes(tiles if want_dw else 0, cp, dtype),
+              (group * 16 * th * tw, coutp), (oh * ow, coutp), _planes(tiles, coutp, dtype),
+              _planes(tiles if want_dx else 0, cp, dtype),
+              (group * hp * wp, cp), (cp, hp * wp + (-(hp * wp) % lanes) + lanes),
+              (36 * (cp + 1), coutp), (cp, coutp))
+    chunk_args = []
+    for start, stop in ranges:
+        buffers = _workspace(dtype, *shapes)
+        buffers[9] = buffers[9].reshape(36, cp + 1, coutp)
+        chunk_args.append((x[start:stop], gy[start:stop], *buffers, np.zeros(cout, np.float64), dx[start:stop]))
     parallel.run_chunks(_gradients_chunk, _gradients_pair, chunk_args, u, ph, pw, group, want_dx, want_dw)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([args[13] for args in chunk_args]))
     dw = None
     if want_dw:
-        du_t = parallel.sum_in_order([args[11] for args in chunk_args])
-        dw = _filter_gradient(du_t, cout, c).astype(dtype)
+        du_t = chunk_args[0][11]  # (36, C + 1, Cout): planes spread, the last row unused
+        for args in chunk_args[1:]:  # (added in chunk order, into the first: same bits every run)
+            du_t[:, :cp] += args[11][:, :cp]
+        dw = _filter_gradient(du_t, cout, c)
     return (dx if want_dx else None), dw
 
 
