@@ -195,7 +195,8 @@ savefig(fig, "matmul_speed.png", "GFLOP/s of each implementation")
 # offset). `conv2d_forward` picks a path per shape (`kernels.conv2d_path`):
 # "im2col" copies every receptive field into a column and does all the multiply-adds
 # in one BLAS matrix product; "winograd" (3x3 kernels, stride 1, many input
-# channels) computes the same sums with fewer multiplies; "blocked" (stride 1) runs
+# channels) computes the same sums with fewer multiplies, and "winograd4" with fewer
+# still, where the CPU has AVX-512 and the image is big enough; "blocked" (stride 1) runs
 # the sums straight from the image, *register*-blocked -- 4 output channels x 3
 # kernel taps per SIMD loop, kept in vector registers (minigrad/kernels/direct.py;
 # section 2's matmul was *cache*-blocked) -- and wins where im2col's matrices are
@@ -219,7 +220,7 @@ for (n, c, h, cout, k, pad) in [(64, 1, 28, 16, 3, 1), (64, 32, 14, 32, 3, 1), (
     t_fast = best_time(kernels.conv2d_forward, x, w, b, *conv_args)
     same = np.allclose(kernels.conv2d_forward(x, w, b, *conv_args),
                        kernels.conv2d_forward_reference(x, w, b, *conv_args), atol=1e-3)
-    print(f"  x {str(x.shape):18s} w {str(w.shape):15s} path {kernels.conv2d_path(x.shape, w.shape, *conv_args):8s} "
+    print(f"  x {str(x.shape):18s} w {str(w.shape):15s} path {kernels.conv2d_path(x.shape, w.shape, *conv_args):9s} "
           f"reference {t_ref * 1e3:7.2f} ms   kernel {t_fast * 1e3:7.2f} ms   same result: {same}")
 print()
 
@@ -243,6 +244,23 @@ products = (G @ gf) * (B_T @ d)                           # the 4 multiplies tha
 print(f"  direct:   {direct}  (6 multiplies)")
 print(f"  Winograd: {A_T @ products}  (4 multiplies: {products})")
 print(f"  B^T =\n{B_T}\n  G =\n{G}\n  A^T =\n{A_T}")
+
+# %% [markdown]
+# Bigger tiles save more. F(4, 3) gives 4 outputs from 6 inputs with 6 multiplies
+# instead of 12; nested for rows and columns, a 4x4 output tile takes 36 instead of
+# 144, 4x less arithmetic than im2col. The price: transforms with bigger numbers
+# in them (4, 5, 8), so float32 rounding grows a little, and tiles that stick out of
+# small images. minigrad's "winograd4" path (`minigrad/kernels/winograd4.py`) uses
+# it, with 16 channels side by side in each vector.
+
+# %%
+from minigrad.kernels import winograd4  # noqa: E402
+
+d6 = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])              # six inputs
+direct4 = np.array([d6[k:k + 3] @ gf for k in range(4)])   # 12 multiplies
+products4 = (winograd4.G @ gf) * (winograd4.B_T @ d6)      # 6 multiplies
+print(f"  direct:   {direct4}  (12 multiplies)")
+print(f"  Winograd: {winograd4.A_T @ products4}  (6 multiplies)")
 print()
 
 # %% [markdown]

@@ -20,7 +20,8 @@ submodule that defines them.  Only the kernels a graph actually runs get compile
 The submodules are ``gemm`` (matrix products) with ``gemm_simd`` (a register-blocked
 micro-kernel on the whole-vector operations of ``simd``) and ``gemm_nt`` (``a @ b.T``
 as register-tiled dot products, for long sums), ``conv`` (with ``direct`` for the
-register-blocked loops and ``winograd`` for 3x3 kernels), ``pool`` (with ``pool_2x2``
+register-blocked loops, ``implicit`` for the implicit GEMM, and ``winograd`` and
+``winograd4`` for 3x3 kernels), ``pool`` (with ``pool_2x2``
 for the common 2x2 windows and ``pool_2x2_narrow`` for images whose rows of windows
 fit in a vector), ``softmax_loss`` and ``elementwise``; ``parallel`` (with ``spin``),
 and ``reuse`` are the plumbing.  Their names differ from the functions' names, so
@@ -54,6 +55,10 @@ _WHERE = {
     "winograd_grad_input": "winograd",
     "winograd_grad_weight": "winograd",
     "winograd_backward": "winograd",
+    "winograd4_forward": "winograd4",
+    "winograd4_grad_input": "winograd4",
+    "winograd4_grad_weight": "winograd4",
+    "winograd4_backward": "winograd4",
     "max_pool2d_forward": "pool",
     "max_pool2d_backward": "pool",
     "max_pool2d_2x2_winners": "pool",

@@ -35,6 +35,12 @@ Five ways to compute the same sums, chosen per shape (and per pass) by
   im2col and smaller intermediate matrices.  It pays off once there are enough input
   channels for its 16 GEMMs to dominate its transforms (see :func:`conv2d_path`).
 
+``"winograd4"`` -- Winograd's F(4x4, 3x3) in ``winograd4.py``: 4x fewer multiplies
+  than im2col (36 products per 4x4 output tile), with channels in the vector lanes.
+  It replaces F(2x2) on CPUs with AVX-512 where its products, counting channels
+  padded to whole vectors and tiles sticking out of the image, are at most 0.8 of
+  F(2x2)'s, on outputs of 8x8 or more (``winograd4.winograd4_pays_off``).
+
 ``"blocked"`` -- for stride 1 and no dilation, the register-blocked direct
   convolution of ``direct.py``: no column matrix, and loops that LLVM turns into
   AVX-512 code (4 output channels x 3 taps per vector of pixels).  It beats im2col +
@@ -106,7 +112,7 @@ def _geometry(x_shape, w_shape, stride, padding, dilation):
 def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
                 op="forward") -> str:
     """Which implementation the conv2d kernel of pass ``op`` ("forward", "grad_input"
-    or "grad_weight") uses for this shape: ``"winograd"``, ``"blocked"``, ``"im2col"``,
+    or "grad_weight") uses for this shape: ``"winograd"``, ``"winograd4"``, ``"blocked"``, ``"im2col"``,
     ``"implicit"`` (not for "grad_input") or ``"direct"``.
 
     Rules, from measurements on a quiet 2-core machine (batch 64, float32, inside a
@@ -133,6 +139,9 @@ def conv2d_path(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
       wins: 8x8x8 -> 8 (72) 0.22 vs 0.26, 8x16x16 -> 16 0.71 vs 1.09, 16x14x14 -> 32
       (144) 1.86 vs 1.92.  With 3 input channels Winograd's transforms of the big
       output cost more than the GEMMs save (3x32x32 -> 32: 13.4 vs 4.4 ms).
+      Among the Winograd shapes, F(4x4, 3x3) (``"winograd4"``) where
+      ``winograd4.winograd4_pays_off`` (its docstring has the measurements): 32x15x15
+      -> 64, 1.9-2.2 ms in a run against F(2x2)'s 2.5-2.8 (tenth session).
     * The blocked loops, measured against im2col:
       - forward and weight gradient (which reuses the forward's padded input):
         1x28x28 -> 6 5x5 (K = 25) 0.14 / - / 0.16 vs 0.23 / - / 0.47 (im2col);
