@@ -498,7 +498,9 @@ def _padded(count, dtype):
 
 
 # Images per group: the group's tile matrices should stay in the core's L2 cache from
-# one step to the next (as in winograd.py).
+# one step to the next (as in winograd.py).  Measured, 64x32x15x15 -> 64 fwd+bwd in a
+# run, five rounds alternating in one process: groups of 32 tiles (2 images) 2.47-2.52
+# ms, 64 (4 images) 2.36-2.37, 128 (8 images) 2.44-2.52.
 _GROUP_TILES = 64
 
 
