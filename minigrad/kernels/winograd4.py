@@ -635,10 +635,12 @@ def _filter_gradient_of(du_t, taps):
                 taps[0, j, p, q], taps[1, j, p, q], taps[2, j, p, q] = z[0], z[1], z[2]
 
 
-def _filter_gradient(du_t, cout, c):
-    """dW = G^T dU G for every (output, input) channel pair: (Cout, C, 3, 3)."""
-    taps = np.empty((3, 3, c, cout), du_t.dtype)
-    _filter_gradient_of(du_t, taps)
+def _filter_gradient(du, cout, c):
+    """dW = G^T dU G for every (output, input) channel pair: (Cout, C, 3, 3), from the
+    chunks' dU^T planes ``du`` (chunks, 36, C + 1, Cout), summed in chunk order (the
+    same bits on every run)."""
+    taps = np.empty((3, 3, c, cout), du.dtype)
+    _filter_gradient_of(parallel.sum_in_order(list(du)), taps)
     return np.ascontiguousarray(taps.transpose(3, 2, 0, 1))
 
 
@@ -689,27 +691,26 @@ def _gradients(gy, x, w, padding, want_dx, want_dw):
     lanes = simd.lanes(dtype)
     # per chunk: padded input rows, one image turned around, V; output-gradient rows,
     # one image's turned around, dM, dV; the padded input gradient, one image's turned
-    # around (a vector's room more: whole rows are read); dU^T (planes one row more
-    # apart than their size: _filter_gradient reads one number of each in turn), a
-    # product of the weight gradient
+    # around (a vector's room more: whole rows are read); a product of the weight
+    # gradient
     shapes = ((group * hp * wp, cp), (h * wd, cp), _planes(tiles if want_dw else 0, cp, dtype),
               (group * 16 * th * tw, coutp), (oh * ow, coutp), _planes(tiles, coutp, dtype),
               _planes(tiles if want_dx else 0, cp, dtype),
               (group * hp * wp, cp), (cp, hp * wp + (-(hp * wp) % lanes) + lanes),
-              (36 * (cp + 1), coutp), (cp, coutp))
+              (cp, coutp))
+    # each chunk's dU^T, planes one row more apart than their size (the filter
+    # gradient reads one number of each plane in turn; the last row is not used)
+    du = np.empty((len(ranges), 36, cp + 1, coutp), dtype)
     chunk_args = []
-    for start, stop in ranges:
-        buffers = _workspace(dtype, *shapes)
-        buffers[9] = buffers[9].reshape(36, cp + 1, coutp)
-        chunk_args.append((x[start:stop], gy[start:stop], *buffers, np.zeros(cout, np.float64), dx[start:stop]))
+    for k, (start, stop) in enumerate(ranges):
+        *buffers, part = _workspace(dtype, *shapes)
+        chunk_args.append((x[start:stop], gy[start:stop], *buffers, du[k], part, np.zeros(cout, np.float64),
+                           dx[start:stop]))
     parallel.run_chunks(_gradients_chunk, _gradients_pair, chunk_args, u, ph, pw, group, want_dx, want_dw)
     reuse.offer_bias_gradient(gy, parallel.sum_in_order([args[13] for args in chunk_args]))
     dw = None
     if want_dw:
-        du_t = chunk_args[0][11]  # (36, C + 1, Cout): planes spread, the last row unused
-        for args in chunk_args[1:]:  # (added in chunk order, into the first: same bits every run)
-            du_t[:, :cp] += args[11][:, :cp]
-        dw = _filter_gradient(du_t, cout, c)
+        dw = _filter_gradient(du, cout, c)
     return (dx if want_dx else None), dw
 
 
