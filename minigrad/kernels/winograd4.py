@@ -699,8 +699,10 @@ def _gradients(gy, x, w, padding, want_dx, want_dw):
               (group * hp * wp, cp), (cp, hp * wp + (-(hp * wp) % lanes) + lanes),
               (cp, coutp))
     # each chunk's dU^T, planes one row more apart than their size (the filter
-    # gradient reads one number of each plane in turn; the last row is not used)
+    # gradient reads one number of each plane in turn); the last row is not used, but
+    # added up with the rest: zeros, not whatever the memory held
     du = np.empty((len(ranges), 36, cp + 1, coutp), dtype)
+    du[:, :, cp] = 0
     chunk_args = []
     for k, (start, stop) in enumerate(ranges):
         *buffers, part = _workspace(dtype, *shapes)
