@@ -14,6 +14,10 @@ from minigrad import kernels as K
 from minigrad.kernels import parallel, reuse, simd, winograd4
 from minigrad.kernels.winograd4 import A_T, B_T, G
 
+# (garbage in a buffer's unused corner once reached a sum: NumPy's RuntimeWarning was
+# the only sign)
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
 
 def test_transform_matrices_give_f4x3():
     """The 1-D identity: A^T [(G g) * (B^T d)] is the 4 outputs of the 3-tap correlation
