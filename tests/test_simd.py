@@ -1,6 +1,6 @@
 """The vector operations of kernels/simd.py beyond loads, stores and FMAs (those are
-tested with the matrix-product kernels in test_kernels.py): comparisons, masks,
-select, the lane shuffles (zip, unzip, shift_in) and the masked loads and stores --
+tested with the matrix-product kernels in test_kernels.py): a number times a
+vector, comparisons, masks, select, the lane shuffles (zip, unzip, shift_in) and the masked loads and stores --
 each lane against NumPy, and the NumPy twins used under NUMBA_DISABLE_JIT."""
 
 from __future__ import annotations
@@ -163,3 +163,22 @@ def test_shift_in_moves_lanes_up_by_one(dtype):
     shifted(carry, v, out)
     np.testing.assert_array_equal(out[0], [n - 1] + list(range(100, 99 + n)))
     np.testing.assert_array_equal(simd._py_shift_in(carry[0], v[0]), out[0])
+
+
+@numba.njit
+def _scaled(a, out):
+    x = simd.load(a, 0, 0)
+    simd.store(out, 0, 0, 4 * x)        # an int
+    simd.store(out, 1, 0, -0.5 * x)     # a float64, whatever the vector's dtype
+    simd.store(out, 2, 0, 4 * x - 5 * x + x)  # as winograd4.py's transforms combine them
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_a_number_times_a_vector_keeps_the_vectors_dtype(dtype):
+    n = simd.lanes(dtype)
+    a = np.arange(n, dtype=dtype)[None, :] - 3
+    a[0, 1] = np.nan
+    out = np.zeros((3, n), dtype)
+    _scaled(a, out)
+    want = np.stack([4 * a[0], dtype(-0.5) * a[0], 4 * a[0] - 5 * a[0] + a[0]])
+    np.testing.assert_array_equal(out, want)

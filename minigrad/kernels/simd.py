@@ -223,6 +223,14 @@ def _store_first(typingctx, array, i, j, value, count):
     return types.void(array, i, j, value, count), codegen
 
 
+def _every_lane(context, builder, vector, number):
+    """LLVM code for a Vector with ``number`` (already of its dtype) in every lane."""
+    llvm_vector = context.get_value_type(vector)
+    one = builder.insert_element(ir.Constant(llvm_vector, ir.Undefined), number, ir.Constant(ir.IntType(32), 0))
+    lane_zero = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes)
+    return builder.shuffle_vector(one, ir.Constant(llvm_vector, ir.Undefined), lane_zero)
+
+
 @intrinsic
 def _splat(typingctx, x):
     if not isinstance(x, types.Float):
@@ -230,11 +238,7 @@ def _splat(typingctx, x):
     vector = Vector(x)
 
     def codegen(context, builder, signature, args):
-        llvm_vector = context.get_value_type(vector)
-        one = builder.insert_element(ir.Constant(llvm_vector, ir.Undefined), args[0],
-                                     ir.Constant(ir.IntType(32), 0))
-        lane_zero = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes)
-        return builder.shuffle_vector(one, ir.Constant(llvm_vector, ir.Undefined), lane_zero)
+        return _every_lane(context, builder, vector, args[0])
     return vector(x), codegen
 
 
@@ -302,11 +306,7 @@ def _scaled(typingctx, k, v):
 
     def codegen(context, builder, signature, args):
         number = context.cast(builder, args[0], signature.args[0], v.dtype)
-        one = builder.insert_element(ir.Constant(context.get_value_type(v), ir.Undefined), number,
-                                     ir.Constant(ir.IntType(32), 0))
-        every_lane = builder.shuffle_vector(one, ir.Constant(context.get_value_type(v), ir.Undefined),
-                                            ir.Constant(ir.VectorType(ir.IntType(32), v.lanes), [0] * v.lanes))
-        return builder.fmul(every_lane, args[1])
+        return builder.fmul(_every_lane(context, builder, v, number), args[1])
     return v(k, v), codegen
 
 
