@@ -153,3 +153,16 @@ def test_mixed_dtypes_are_refused_with_a_clear_error():
     x = np.zeros((1, 16, 8, 8), np.float32)
     with pytest.raises(ValueError, match="winograd4 needs float32 or float64 arrays of one dtype"):
         winograd4.winograd4_forward(x, np.zeros((16, 16, 3, 3), np.float64), None, (0, 0))
+
+
+@pytest.mark.parametrize("rows, width, dtype", [(64, 32, np.float32), (64, 64, np.float32), (32, 64, np.float32),
+                                                (63, 64, np.float32), (16, 1024, np.float32), (64, 16, np.float64)])
+def test_planes_are_not_4k_apart(rows, width, dtype):
+    """The 36 planes of a tile buffer, the filters' U and dU start at offsets spread over
+    the 4 KiB page (planes 4 KiB apart fall in one L1 set: the transforms ran 3-5x
+    slower), and each holds its rows."""
+    stride = winograd4._plane_stride(rows, width, dtype)
+    assert stride >= rows
+    plane_bytes = stride * width * np.dtype(dtype).itemsize
+    offsets = {xi * plane_bytes % 4096 for xi in range(36)}
+    assert len(offsets) >= 4096 // max(256, width * np.dtype(dtype).itemsize) or len(offsets) == 36

@@ -50,7 +50,7 @@ transforms 5.5 / 10.6 / 12.1 / 6.8 us (input, output, output gradient, input
 gradient); turning images around and cutting tiles to the image 6.6 + 10.5 us in
 the forward, 13 + 7 in the backward.  Three things made the difference between slow
 and fast here, each measured: planes of a tile buffer 4 KiB apart fell in one set of
-the L1 cache (:func:`_planes`: the transforms ran 3-5x slower); whole-vector stores
+the L1 cache (:func:`_plane_stride`: the transforms ran 3-5x slower); whole-vector stores
 where the last row of a tile could have been cut number by number
 (:func:`_store_row`: 47 -> 20 us a group of 8); and the filter transforms as loops
 over contiguous planes of filters (``np.einsum`` took 0.6 and 1.4 ms, these 18 and
@@ -548,19 +548,26 @@ def _workspace(dtype, *shapes):
     return buffers
 
 
-def _planes(tiles, width, dtype):
-    """The shape of a tile buffer: room for the 36 (tiles, width) matrices of a group,
-    one per tile position, plane xi starting at row ``xi * (rows // 36)``.
+def _plane_stride(rows, width, dtype):
+    """Rows from the start of one of 36 (rows, width) planes to the next.
 
-    The planes are *not* a multiple of 4 KiB apart: the transforms write one vector
-    to each of the 36 planes in turn, and planes 4 KiB apart all fall in the same set
-    of the L1 cache, which holds 12 lines (``winograd._tile_buffer`` measured what that
-    costs).  Each plane starts at least 256 bytes further into its page than the one
+    The planes are *not* a multiple of 4 KiB apart: the transforms write one vector to
+    each of the 36 planes in turn (the filter transform and its gradient one number),
+    and planes 4 KiB apart all fall in the same set of the L1 cache, which holds 12
+    lines.  Measured: the input transform took 51 instead of 12 us a group, the filter
+    transform 270 instead of 37 us (``winograd._tile_buffer`` says the same of its 16
+    planes).  Each plane starts at least 256 bytes further into its page than the one
     before."""
     row_bytes = width * np.dtype(dtype).itemsize
-    pages = -(-tiles * row_bytes // 4096)
-    stride = -(-(pages * 4096 + max(256, row_bytes)) // row_bytes)
-    return 36 * stride, width
+    pages = -(-rows * row_bytes // 4096)
+    return -(-(pages * 4096 + max(256, row_bytes)) // row_bytes)
+
+
+def _planes(tiles, width, dtype):
+    """The shape of a tile buffer: room for the 36 (tiles, width) matrices of a group,
+    one per tile position, plane xi starting at row ``xi * (rows // 36)``
+    (:func:`_plane_stride` apart)."""
+    return 36 * _plane_stride(tiles, width, dtype), width
 
 
 _SIXTH, _TWELFTH, _TWENTYFOURTH = 1 / 6, 1 / 12, 1 / 24
@@ -606,25 +613,16 @@ def _transform_filters(taps, out):
                 out[6 * a + 3, p, q], out[6 * a + 4, p, q], out[6 * a + 5, p, q] = z[3], z[4], z[5]
 
 
-def _spread_planes(rows, columns, dtype):
-    """36 (rows, columns) planes of zeros, one row more apart than their size: a loop
-    writing one number of each plane in turn would otherwise, with planes a multiple of
-    4 KiB apart, hit one set of the L1 cache 36 times (as in :func:`_planes`).
-    Returns the planes and the whole array (contiguous: loops over it compile to
-    vector code, where a strided view's did not -- the filter transform took 23 us
-    instead of 7)."""
-    whole = np.zeros((36, rows + 1, columns), dtype)
-    return whole[:, :rows], whole
-
-
 def _filter_transform(w, rows, columns, transposed):
     """U = G g G^T for every (output, input) channel pair, as 36 planes (xi = 6*row +
     column of the tile): (36, Cout, C), or (36, C, Cout) if ``transposed``, zero-padded
-    to ``rows`` x ``columns`` (:func:`_spread_planes`)."""
-    out, whole = _spread_planes(rows, columns, w.dtype)
+    to ``rows`` x ``columns``, the planes :func:`_plane_stride` apart.  (The loops run
+    over the whole array: contiguous, they compile to vector code, where a strided
+    view's did not -- 23 us instead of 7.)"""
+    whole = np.zeros((36, _plane_stride(rows, columns, w.dtype), columns), w.dtype)
     taps = w.transpose(2, 3, 1, 0) if transposed else w.transpose(2, 3, 0, 1)
     _transform_filters(np.ascontiguousarray(taps, dtype=np.float64), whole)
-    return out
+    return whole[:, :rows]
 
 
 @jit(nogil=True)
@@ -651,8 +649,8 @@ def _filter_gradient_of(du_t, taps):
 
 def _filter_gradient(du, cout, c):
     """dW = G^T dU G for every (output, input) channel pair: (Cout, C, 3, 3), from the
-    chunks' dU^T planes ``du`` (chunks, 36, C + 1, Cout), summed in chunk order (the
-    same bits on every run)."""
+    chunks' dU^T planes ``du`` (chunks, 36, rows >= C, Cout), summed in chunk order
+    (the same bits on every run)."""
     taps = np.empty((3, 3, c, cout), du.dtype)
     _filter_gradient_of(parallel.sum_in_order(list(du)), taps)
     return np.ascontiguousarray(taps.transpose(3, 2, 0, 1))
@@ -712,11 +710,11 @@ def _gradients(gy, x, w, padding, want_dx, want_dw):
               _planes(tiles if want_dx else 0, cp, dtype),
               (group * hp * wp, cp), (cp, hp * wp + (-(hp * wp) % lanes) + lanes),
               (cp, coutp))
-    # each chunk's dU^T, planes one row more apart than their size (the filter
-    # gradient reads one number of each plane in turn); the last row is not used, but
-    # added up with the rest: zeros, not whatever the memory held
-    du = np.empty((len(ranges), 36, cp + 1, coutp), dtype)
-    du[:, :, cp] = 0
+    # each chunk's dU^T, the planes _plane_stride apart (the filter gradient reads one
+    # number of each plane in turn); the rows past C are not used, but added up with
+    # the rest: zeros, not whatever the memory held
+    du = np.empty((len(ranges), 36, _plane_stride(cp, coutp, dtype), coutp), dtype)
+    du[:, :, cp:] = 0
     chunk_args = []
     for k, (start, stop) in enumerate(ranges):
         *buffers, part = _workspace(dtype, *shapes)
